@@ -1,0 +1,39 @@
+package dev.statbuffer;
+
+/**
+ * Receives many keys' accumulated counts in one call, as a {@link FlushBatch}.
+ *
+ * <p>A batch holds at most {@code maxBatchSize} keys, each at most once. Throwing from
+ * {@link #flush} fails the whole batch: it is retried with the same {@link FlushBatch#id()} and
+ * {@link FlushBatch#counts()}, and {@link FlushBatch#attempt()} one higher, so a sink that records
+ * the id in the same transaction as the counts applies every batch exactly once. Batches may be
+ * delivered concurrently on the buffer's executor; an implementation must be thread-safe.
+ *
+ * @param <K> the key type
+ */
+@FunctionalInterface
+public interface BatchFlushHandler<K> {
+
+  /**
+   * Delivers a batch. Returning normally acknowledges every count in it.
+   *
+   * @param batch the batch, never null or empty
+   * @throws Exception to fail this attempt; the same batch is retried after the backoff
+   */
+  void flush(FlushBatch<K> batch) throws Exception;
+
+  /**
+   * Called once for a batch the buffer gives up on: after {@code maxAttempts} failed calls, or when
+   * {@link StatBuffer#close()} runs out of its shutdown timeout. The default logs the loss at
+   * {@code ERROR} through {@link System.Logger}. What this method throws is logged and ignored.
+   *
+   * @param batch the undelivered batch
+   * @param lastError the last failure, or a {@link java.util.concurrent.TimeoutException} when the
+   *     shutdown timeout ran out
+   */
+  default void onDrop(FlushBatch<K> batch, Exception lastError) {
+    System.getLogger(BatchFlushHandler.class.getName()).log(System.Logger.Level.ERROR,
+        "StatBuffer dropped batch " + batch.id() + " of " + batch.counts().size()
+            + " keys after repeated failures", lastError);
+  }
+}

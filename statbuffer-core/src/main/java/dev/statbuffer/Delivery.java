@@ -1,0 +1,104 @@
+package dev.statbuffer;
+
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Future;
+
+/**
+ * Counts that were taken out of their windows and are on their way to the handler: one key for a
+ * {@link FlushHandler}, up to {@code maxBatchSize} keys for a {@link BatchFlushHandler}.
+ *
+ * <p>Its counts never change after it is built, so every retry carries the same id and counts.
+ * The outcome is decided once, by a CAS of {@code state} from {@link #PENDING} to
+ * {@link #DELIVERED} (the handler returned) or to {@link #DROPPED} (attempts exhausted, or the
+ * shutdown timeout ran out); whichever CAS wins does the accounting, so a count is never both
+ * delivered and dropped, and never accounted twice. {@code attempt} and {@code retryTimer} are
+ * written by the one thread that runs or schedules the delivery at a time (a run and its retry are
+ * ordered through the scheduler and executor hand-offs).
+ */
+final class Delivery<K> implements FlushBatch<K> {
+  static final int PENDING = 0;
+  static final int DELIVERED = 1;
+  static final int DROPPED = 2;
+
+  private static final VarHandle STATE;
+
+  static {
+    try {
+      STATE = MethodHandles.lookup().findVarHandle(Delivery.class, "state", int.class);
+    } catch (ReflectiveOperationException e) {
+      throw new ExceptionInInitializerError(e);
+    }
+  }
+
+  final String id;
+  /** The single key of a per-key delivery, or null for a batch. */
+  final K key;
+  /** The single count of a per-key delivery. */
+  final long count;
+  private final Map<K, Long> counts;
+  /** The sum of all counts; what goes to deliveredSum or droppedSum. */
+  final long sum;
+  /** How many windows were merged into this delivery; what leaves pendingKeys when it settles. */
+  final int windows;
+  final CompletableFuture<Void> done = new CompletableFuture<>();
+
+  volatile int attempt;
+  volatile Exception lastError;
+  volatile Future<?> retryTimer;
+  private volatile int state;
+
+  /** A per-key delivery. */
+  Delivery(String id, K key, long count) {
+    this.id = id;
+    this.key = key;
+    this.count = count;
+    this.counts = null;
+    this.sum = count;
+    this.windows = 1;
+  }
+
+  /** A batch delivery; {@code counts} must not be shared or changed afterwards. */
+  Delivery(String id, HashMap<K, Long> counts, long sum, int windows) {
+    this.id = id;
+    this.key = null;
+    this.count = 0;
+    this.counts = Collections.unmodifiableMap(counts);
+    this.sum = sum;
+    this.windows = windows;
+  }
+
+  boolean isPending() {
+    return state == PENDING;
+  }
+
+  /** Decides the outcome; returns true if this call did. */
+  boolean casState(int expect, int update) {
+    return STATE.compareAndSet(this, expect, update);
+  }
+
+  @Override
+  public String id() {
+    return id;
+  }
+
+  @Override
+  public Map<K, Long> counts() {
+    return (counts != null) ? counts : Map.of(key, count);
+  }
+
+  @Override
+  public int attempt() {
+    return attempt;
+  }
+
+  @Override
+  public String toString() {
+    return "FlushBatch[id=" + id + ", keys=" + ((counts != null) ? counts.size() : 1)
+        + ", attempt=" + attempt + "]";
+  }
+}

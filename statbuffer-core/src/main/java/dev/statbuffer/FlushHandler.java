@@ -1,0 +1,45 @@
+package dev.statbuffer;
+
+/**
+ * Receives one key's accumulated count when its window closes.
+ *
+ * <p>The buffer calls {@link #flush} on its executor, never on a thread that called
+ * {@link StatBuffer#increment}. A handler may be called concurrently for different keys, and
+ * for the same key when a retry of an older window overlaps a newer window, so an implementation
+ * must be thread-safe and should apply counts additively.
+ *
+ * <p>Throwing from {@link #flush} marks the delivery as failed: the same key and count are retried
+ * after the buffer's backoff until {@code maxAttempts} calls have failed, and then handed to
+ * {@link #onDrop}. A count is never discarded without reaching either {@link #flush} (returning
+ * normally) or {@link #onDrop}.
+ *
+ * @param <K> the key type
+ */
+@FunctionalInterface
+public interface FlushHandler<K> {
+
+  /**
+   * Delivers {@code count} for {@code key}. Returning normally acknowledges the count.
+   *
+   * @param key the key, never null
+   * @param count the window's sum, never zero (it may be negative)
+   * @throws Exception to fail this attempt; it is retried after the backoff
+   */
+  void flush(K key, long count) throws Exception;
+
+  /**
+   * Called once for a count the buffer gives up on: after {@code maxAttempts} failed calls, or when
+   * {@link StatBuffer#close()} runs out of its shutdown timeout. The default logs the loss at
+   * {@code ERROR} through {@link System.Logger}. What this method throws is logged and ignored.
+   *
+   * @param key the key
+   * @param count the undelivered count
+   * @param lastError the last failure, or a {@link java.util.concurrent.TimeoutException} when the
+   *     shutdown timeout ran out
+   */
+  default void onDrop(K key, long count, Exception lastError) {
+    System.getLogger(FlushHandler.class.getName()).log(System.Logger.Level.ERROR,
+        "StatBuffer dropped count " + count + " for key " + key + " after repeated failures",
+        lastError);
+  }
+}

@@ -1,0 +1,210 @@
+package dev.statbuffer;
+
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.util.concurrent.ThreadLocalRandom;
+
+/**
+ * One key's open window: a striped, retirable counter.
+ *
+ * <h2>Design</h2>
+ * A window sums the deltas of one key from its first increment until it is handed over. It is a
+ * small relative of {@link java.util.concurrent.atomic.LongAdder}: writers CAS a {@code base}
+ * word, and the first CAS that fails because of contention installs an array of stripes, after
+ * which every writer CASes the stripe that its thread hashes to. Unlike a LongAdder, a window can
+ * be <em>retired</em> exactly once: {@link #retire()} swaps every word it owns to the sentinel
+ * {@link #RETIRED} with {@code getAndSet} and returns the sum of what it swapped out.
+ *
+ * <h2>Who may call what</h2>
+ * {@link #add} is called by any number of incrementing threads. {@link #retire} may be called by
+ * several threads at once (the drainer, {@code flush}, {@code close}, a writer that found its slot
+ * full); exactly one of them, the one whose swap of {@code base} returned a live value, is the
+ * owner and receives the sum; the others get {@link #NOT_OWNER}. {@link #sum} is a racy read for
+ * {@code count(key)}.
+ *
+ * <h2>Why no delta is lost or counted twice</h2>
+ * Every delta enters through a successful CAS on one word (base or one stripe) that expected a
+ * live value. Retirement swaps each of those words to {@code RETIRED} with an atomic
+ * {@code getAndSet}, so for each word the successful CASes that precede the swap are included in
+ * the owner's sum, and every CAS that follows it fails (it expected a live value) and makes the
+ * writer see {@code RETIRED} and return {@link #RETIRED}, after which the writer opens a new
+ * window. The stripe array is installed with a CAS from {@code null}, and the owner swaps the array
+ * reference to {@link #RETIRED_STRIPES} before it retires the slots of the array it swapped out,
+ * so an array is either seen and drained by the owner or never installed at all.
+ *
+ * <h2>Overflow</h2>
+ * Every word is kept within {@code [-SLOT_LIMIT, SLOT_LIMIT]}, so the sum of all words of a window
+ * never overflows a {@code long}. A write that would leave that range returns {@link #FULL}; the
+ * caller then hands the window over early and writes the delta into a fresh window.
+ *
+ * <p>Memory: besides the header a window holds the key, the wheel link, the stripes reference, the
+ * base word and the due tick (40 bytes with compressed pointers). Stripes exist only for keys that
+ * saw contention.
+ */
+final class Window<K> {
+  /** The value of a retired word. Live words never hold it, since they stay within the limit. */
+  static final long RETIRED = Long.MIN_VALUE;
+  /** What {@link #retire()} returns to a caller that did not retire the window. */
+  static final long NOT_OWNER = Long.MIN_VALUE;
+  /** The largest magnitude a single word may hold. */
+  static final long SLOT_LIMIT = Long.MAX_VALUE / 256;
+
+  static final int ADDED = 0;
+  static final int RETIRED_WINDOW = 1;
+  static final int FULL = 2;
+
+  /** Longs between two stripes: 128 bytes, so stripes never share a cache line (nor its pair). */
+  private static final int SPACING = 16;
+  private static final int STRIPES = stripeCount();
+  private static final int STRIPE_BITS = Integer.numberOfTrailingZeros(STRIPES);
+  private static final long[] RETIRED_STRIPES = new long[0];
+
+  private static final VarHandle BASE;
+  private static final VarHandle STRIPES_REF;
+  private static final VarHandle SLOT = MethodHandles.arrayElementVarHandle(long[].class);
+
+  static {
+    try {
+      MethodHandles.Lookup lookup = MethodHandles.lookup();
+      BASE = lookup.findVarHandle(Window.class, "base", long.class);
+      STRIPES_REF = lookup.findVarHandle(Window.class, "stripes", long[].class);
+    } catch (ReflectiveOperationException e) {
+      throw new ExceptionInInitializerError(e);
+    }
+  }
+
+  final K key;
+  /** The tick at which the window is due; written before the window is published. */
+  final int dueTick;
+  /** The next window in the same wheel bucket; written only by the thread that links it. */
+  Window<K> next;
+
+  private volatile long base;
+  private volatile long[] stripes;
+
+  /** Creates a window whose first delta is already counted; {@code |delta| <= SLOT_LIMIT}. */
+  Window(K key, long delta, int dueTick) {
+    this.key = key;
+    this.dueTick = dueTick;
+    BASE.set(this, delta); // plain store: the window is published later through the map
+  }
+
+  /**
+   * Adds {@code delta}, whose magnitude is at most {@link #SLOT_LIMIT}.
+   *
+   * @return {@link #ADDED}, {@link #RETIRED_WINDOW} when the window was handed over (open a new
+   *     one), or {@link #FULL} when the word would leave its range (hand this window over early)
+   */
+  int add(long delta) {
+    long[] cells = stripes;
+    if (cells == null) {
+      long current = base;
+      if (current == RETIRED) {
+        return RETIRED_WINDOW;
+      }
+      long updated = current + delta; // cannot overflow: both magnitudes are within the limit
+      if (updated > SLOT_LIMIT || updated < -SLOT_LIMIT) {
+        return FULL;
+      }
+      if (BASE.compareAndSet(this, current, updated)) {
+        return ADDED;
+      }
+      // Contended (or retired meanwhile): move to the stripes, as LongAdder does.
+      cells = stripes;
+      if (cells == null) {
+        cells = installStripes();
+      }
+    }
+    return addToStripe(cells, delta);
+  }
+
+  private long[] installStripes() {
+    long[] fresh = new long[STRIPES * SPACING];
+    long[] witness = (long[]) STRIPES_REF.compareAndExchange(this, (long[]) null, fresh);
+    return (witness == null) ? fresh : witness;
+  }
+
+  private int addToStripe(long[] cells, long delta) {
+    if (cells == RETIRED_STRIPES) {
+      return RETIRED_WINDOW;
+    }
+    int index = probe();
+    for (;;) {
+      int slot = (index & (STRIPES - 1)) * SPACING;
+      long current = (long) SLOT.getVolatile(cells, slot);
+      if (current == RETIRED) {
+        return RETIRED_WINDOW;
+      }
+      long updated = current + delta;
+      if (updated > SLOT_LIMIT || updated < -SLOT_LIMIT) {
+        return FULL;
+      }
+      if (SLOT.compareAndSet(cells, slot, current, updated)) {
+        return ADDED;
+      }
+      // Another thread shares this stripe: try a random one for this write.
+      index = ThreadLocalRandom.current().nextInt();
+    }
+  }
+
+  /**
+   * Retires the window. Idempotent and safe to race.
+   *
+   * @return the window's sum if this call retired it, else {@link #NOT_OWNER}
+   */
+  long retire() {
+    long sum = (long) BASE.getAndSet(this, RETIRED);
+    if (sum == RETIRED) {
+      return NOT_OWNER;
+    }
+    long[] cells = (long[]) STRIPES_REF.getAndSet(this, RETIRED_STRIPES);
+    if (cells != null) {
+      for (int slot = 0; slot < cells.length; slot += SPACING) {
+        long value = (long) SLOT.getAndSet(cells, slot, RETIRED);
+        if (value != RETIRED) {
+          sum += value;
+        }
+      }
+    }
+    return sum;
+  }
+
+  /** Returns true once the window was retired. */
+  boolean isRetired() {
+    return base == RETIRED;
+  }
+
+  /** A racy sum for {@code count(key)}: each word is read once; retired words count as zero. */
+  long sum() {
+    long value = base;
+    long sum = (value == RETIRED) ? 0 : value;
+    long[] cells = stripes;
+    if (cells != null) {
+      for (int slot = 0; slot < cells.length; slot += SPACING) {
+        value = (long) SLOT.getVolatile(cells, slot);
+        if (value != RETIRED) {
+          sum += value;
+        }
+      }
+    }
+    return sum;
+  }
+
+  /**
+   * A stable per-thread stripe hash. Fibonacci hashing spreads consecutive thread ids (how pools
+   * number their workers) over distinct stripes.
+   */
+  @SuppressWarnings("deprecation") // Thread.getId() is the Java 17 spelling of threadId()
+  private static int probe() {
+    return (int) ((Thread.currentThread().getId() * 0x9E3779B97F4A7C15L) >>> (64 - STRIPE_BITS));
+  }
+
+  private static int stripeCount() {
+    int cpus = Runtime.getRuntime().availableProcessors();
+    int count = 2;
+    while (count < cpus && count < 64) {
+      count <<= 1;
+    }
+    return count;
+  }
+}
