@@ -1,0 +1,75 @@
+package dev.statbuffer.jdbc;
+
+import java.sql.SQLException;
+import java.util.Locale;
+
+/**
+ * Classifies the {@link SQLException}s of the supported drivers by SQLState, vendor code and,
+ * for SQLite (whose driver sets no SQLState), message. Stateless.
+ */
+final class Errors {
+  private Errors() {}
+
+  /** The table does not exist (or this user cannot see it). */
+  static boolean isMissingTable(SQLException e) {
+    String state = state(e);
+    return state.equals("42P01") // PostgreSQL undefined_table
+        || state.equals("42S02") // MariaDB, MySQL, H2
+        || state.equals("42102") || state.equals("42104") // H2 table (or view) not found
+        || e.getErrorCode() == 1146 // MariaDB, MySQL ER_NO_SUCH_TABLE
+        || message(e).contains("no such table"); // SQLite
+  }
+
+  /** A column does not exist. */
+  static boolean isMissingColumn(SQLException e) {
+    String state = state(e);
+    return state.equals("42703") // PostgreSQL undefined_column
+        || state.equals("42S22") // MariaDB, MySQL, H2
+        || state.equals("42122") // H2 column not found
+        || e.getErrorCode() == 1054 // MariaDB, MySQL ER_BAD_FIELD_ERROR
+        || message(e).contains("no such column"); // SQLite
+  }
+
+  /** The key columns are not covered by a primary key or unique constraint. */
+  static boolean isMissingUniqueConstraint(SQLException e) {
+    return state(e).equals("42P10") // PostgreSQL: no unique constraint matching ON CONFLICT
+        || message(e).contains("does not match any primary key or unique constraint"); // SQLite
+  }
+
+  /** A constraint (not null, unique, check, foreign key) rejected a row. */
+  static boolean isConstraintViolation(SQLException e) {
+    return state(e).startsWith("23") || message(e).contains("sqlite_constraint");
+  }
+
+  /** A value does not fit its column (too long, out of range, wrong format). */
+  static boolean isDataException(SQLException e) {
+    return state(e).startsWith("22");
+  }
+
+  /** Deadlock, serialization failure, lock timeout or busy database: retrying may succeed. */
+  static boolean isTransient(SQLException e) {
+    String state = state(e);
+    int code = e.getErrorCode();
+    return state.startsWith("40") // serialization failure, deadlock
+        || state.startsWith("08") // connection exceptions
+        || code == 1213 || code == 1205 // MariaDB, MySQL deadlock, lock wait timeout
+        || code == 50200 // H2 lock timeout
+        || message(e).contains("sqlite_busy") || message(e).contains("sqlite_locked");
+  }
+
+  private static String state(SQLException e) {
+    String state = e.getSQLState();
+    return (state == null) ? "" : state;
+  }
+
+  private static String message(SQLException e) {
+    String message = e.getMessage();
+    return (message == null) ? "" : message.toLowerCase(Locale.ROOT);
+  }
+
+  /** A new exception with {@code message}, keeping the SQLState and vendor code of the cause. */
+  static SQLException explained(String message, SQLException cause) {
+    return new SQLException(message + " [" + cause.getMessage() + "]", cause.getSQLState(),
+        cause.getErrorCode(), cause);
+  }
+}

@@ -1,0 +1,1079 @@
+package dev.statbuffer.jdbc;
+
+import static java.util.Objects.requireNonNull;
+
+import dev.statbuffer.BatchFlushHandler;
+import dev.statbuffer.FlushBatch;
+import java.lang.System.Logger;
+import java.lang.System.Logger.Level;
+import java.math.BigDecimal;
+import java.sql.Array;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.ResultSetMetaData;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.LongAdder;
+import java.util.function.Function;
+import java.util.regex.Pattern;
+import javax.sql.DataSource;
+
+/**
+ * A {@link BatchFlushHandler} that adds each batch's counts to a counter table in a relational
+ * database, exactly once, in one transaction per batch.
+ *
+ * <pre>{@code
+ * JdbcSink<String> sink = JdbcSink.<String>builder(dataSource)
+ *     .table("page_views").keyColumns("page").countColumn("views")
+ *     .build();
+ * sink.createTables();   // optional: CREATE TABLE IF NOT EXISTS for the counters and the ledger
+ * StatBuffer<String> views = StatBuffer.newBuilder().buildBatched(sink);
+ * }</pre>
+ *
+ * <h2>Guarantees</h2>
+ * <ul>
+ *   <li><b>Additive.</b> Each key's count is added to its row with the dialect's native upsert
+ *   (see {@link JdbcDialect}); a missing row is inserted with the count. Negative counts subtract.
+ *   <li><b>Atomic.</b> A batch is one transaction: all its keys are added, or none.
+ *   <li><b>Exactly once</b> (unless {@link Builder#exactlyOnce(boolean) turned off}). The batch's
+ *   {@link FlushBatch#id()} is inserted into a ledger table in the same transaction, before the
+ *   counters. A batch whose id is already in the ledger (a retry of a batch whose commit succeeded
+ *   although the acknowledgement was lost) is acknowledged without being applied again. The insert
+ *   never fails on a duplicate ({@code ON CONFLICT DO NOTHING}, {@code INSERT IGNORE},
+ *   {@code MERGE}); its update count says whether the id was new, so a duplicate never aborts a
+ *   PostgreSQL transaction. Ledger rows older than the {@link Builder#ledgerRetention retention}
+ *   are pruned now and then; a batch retried after that long would be applied twice.
+ *   <li><b>No deadlock between writers.</b> Rows are written in one fixed order (by key, with
+ *   strings compared case-insensitively first so that case-insensitive collations agree), so any
+ *   number of threads and processes can flush overlapping keys: each takes the row locks in the
+ *   same order. Deadlocks the database reports anyway (InnoDB gap locks) and serialization failures
+ *   are thrown like any other failure; the buffer retries the batch, and the ledger makes the retry
+ *   exact.
+ *   <li><b>Few round trips.</b> PostgreSQL receives a batch as one array per column in one
+ *   statement that also records the ledger row: on an auto-commit connection a batch of up to
+ *   {@code maxRowsPerStatement} keys is a single round trip. The other dialects send the ledger
+ *   insert, multi-row upserts of up to {@code maxRowsPerStatement} rows (and under the driver's
+ *   parameter limit) and a commit.
+ *   <li><b>Clear errors.</b> A missing table or column, a key set without a primary key, or a
+ *   constraint that rejects a row is thrown as an {@link SQLException} (with the original SQLState,
+ *   vendor code and cause) whose message names the table and column and says what to do.
+ * </ul>
+ *
+ * <p>Every flush borrows a connection from the {@link DataSource} (use a pool, such as HikariCP)
+ * and returns it. The connection's auto-commit mode is switched off for a multi-statement batch and
+ * restored afterwards. The first flush also checks that the tables and columns exist.
+ *
+ * <p>Thread-safe: batches may be flushed concurrently, each on its own connection.
+ *
+ * @param <K> the buffer's key type
+ */
+public final class JdbcSink<K> implements BatchFlushHandler<K> {
+  private static final Logger LOGGER = System.getLogger(JdbcSink.class.getName());
+  private static final Pattern IDENTIFIER = Pattern.compile("[A-Za-z_][A-Za-z0-9_]*");
+  private static final Pattern TABLE = Pattern.compile(
+      "[A-Za-z_][A-Za-z0-9_]*(\\.[A-Za-z_][A-Za-z0-9_]*)?");
+  private static final Pattern SQL_TYPE = Pattern.compile("[A-Za-z][A-Za-z0-9_ ]*(\\([0-9, ]+\\))?");
+  private static final Pattern CAST_TYPE = Pattern.compile("[A-Za-z_][A-Za-z0-9_ ]*");
+  private static final String DEFAULT_KEY_TYPE = "VARCHAR(255)";
+
+  private final DataSource dataSource;
+  private final String table;
+  private final List<String> keyColumns;
+  private final String countColumn;
+  private final Function<? super K, Object[]> keyMapper;
+  private final JdbcDialect configuredDialect;
+  private final boolean exactlyOnce;
+  private final String ledgerTable;
+  private final long retentionMillis;
+  private final long pruneIntervalMillis;
+  private final int configuredRowsPerStatement;
+  private final List<String> keyColumnTypes;
+
+  private final Object planLock = new Object();
+  /** The checked tables and their statements; null until the first flush succeeds in checking. */
+  private volatile Sql plan;
+  /** The detected (or configured) dialect; null until first needed. */
+  private volatile JdbcDialect dialect;
+
+  private final AtomicLong lastPruneMillis = new AtomicLong(Long.MIN_VALUE);
+  private final LongAdder applied = new LongAdder();
+  private final LongAdder duplicates = new LongAdder();
+  private final LongAdder failures = new LongAdder();
+  private final LongAdder rowsWritten = new LongAdder();
+  private final LongAdder statements = new LongAdder();
+  private final LongAdder pruned = new LongAdder();
+
+  private JdbcSink(Builder<K> builder) {
+    this.dataSource = builder.dataSource;
+    this.table = builder.table;
+    this.keyColumns = builder.keyColumns;
+    this.countColumn = builder.countColumn;
+    this.keyMapper = builder.keyMapper;
+    this.configuredDialect = builder.dialect;
+    this.dialect = builder.dialect;
+    this.exactlyOnce = builder.exactlyOnce;
+    this.ledgerTable = builder.ledgerTable;
+    this.retentionMillis = builder.ledgerRetention.toMillis();
+    this.pruneIntervalMillis = builder.ledgerPruneInterval.toMillis();
+    this.configuredRowsPerStatement = builder.maxRowsPerStatement;
+    this.keyColumnTypes = (builder.keyColumnTypes != null) ? builder.keyColumnTypes
+        : Collections.nCopies(keyColumns.size(), DEFAULT_KEY_TYPE);
+  }
+
+  /**
+   * Returns a builder for a sink writing through {@code dataSource}.
+   *
+   * @param dataSource where connections come from, typically a pool; not null
+   * @param <K> the buffer's key type
+   * @return a new builder
+   * @throws NullPointerException if {@code dataSource} is null
+   */
+  public static <K> Builder<K> builder(DataSource dataSource) {
+    return new Builder<>(requireNonNull(dataSource, "dataSource"));
+  }
+
+  /**
+   * Adds the batch's counts to the counter table in one transaction, unless the ledger shows that
+   * this batch id was applied before.
+   *
+   * @param batch the batch, not null
+   * @throws SQLException if the batch could not be applied; nothing of it was applied, unless the
+   *     connection broke after the database committed, in which case the retry finds the id in
+   *     the ledger
+   * @throws IllegalArgumentException if the key mapper returned a wrong number of values or a null
+   */
+  @Override
+  public void flush(FlushBatch<K> batch) throws SQLException {
+    requireNonNull(batch, "batch");
+    try {
+      List<Row> rows = rowsOf(batch);
+      if (rows.isEmpty()) {
+        applied.increment(); // every count cancelled out against another key on the same row
+        return;
+      }
+      Sql sql = plan();
+      boolean wasApplied;
+      try (Connection connection = dataSource.getConnection()) {
+        wasApplied = apply(connection, sql, batch.id(), rows);
+        if (wasApplied) {
+          applied.increment();
+          rowsWritten.add(rows.size());
+          maybePrune(connection, sql);
+        } else {
+          duplicates.increment();
+          LOGGER.log(Level.DEBUG, () -> "Batch " + batch.id() + " is already in ledger "
+              + ledgerTable + ": acknowledged without applying it again");
+        }
+      } catch (SQLException e) {
+        throw explain(e, batch.id());
+      }
+    } catch (SQLException | RuntimeException e) {
+      failures.increment();
+      throw e;
+    }
+  }
+
+  /**
+   * Creates the counter table (and the ledger table with its index, when exactly-once is on) if
+   * they do not exist. The key columns get the types of {@link Builder#keyColumnTypes} (default
+   * {@code VARCHAR(255)}) and form the primary key; the count column is {@code BIGINT NOT NULL}.
+   *
+   * @throws SQLException if the tables cannot be created
+   */
+  public void createTables() throws SQLException {
+    try (Connection connection = dataSource.getConnection()) {
+      JdbcDialect d = dialect(connection);
+      Sql ddl = new Sql(d, table, keyColumns, countColumn, ledgerTable,
+          new String[keyColumns.size()]);
+      boolean autoCommit = connection.getAutoCommit();
+      try (Statement statement = connection.createStatement()) {
+        for (String sql : ddl.createTables(keyColumnTypes, exactlyOnce)) {
+          try {
+            statement.execute(sql);
+          } catch (SQLException e) {
+            // Two processes creating the same table at once: PostgreSQL may report a duplicate
+            // type or relation. The table exists, which is what was asked.
+            if (!Errors.isConstraintViolation(e) && !"42P07".equals(e.getSQLState())) {
+              throw Errors.explained("Could not create the tables of JdbcSink with: " + sql, e);
+            }
+            if (!autoCommit) {
+              connection.rollback();
+            }
+          }
+          statements.increment();
+        }
+        if (!autoCommit) {
+          connection.commit();
+          statements.increment();
+        }
+      }
+    }
+    plan = null; // check the tables again before the next flush
+  }
+
+  /**
+   * Deletes the ledger rows older than the retention now, instead of waiting for the sink to do it
+   * after a flush (it does so at most once per {@link Builder#ledgerPruneInterval}).
+   *
+   * @return the number of ledger rows deleted; 0 when exactly-once is off
+   * @throws SQLException if the rows cannot be deleted
+   */
+  public long pruneLedger() throws SQLException {
+    if (!exactlyOnce) {
+      return 0;
+    }
+    Sql sql = plan();
+    try (Connection connection = dataSource.getConnection()) {
+      return prune(connection, sql);
+    }
+  }
+
+  /**
+   * The dialect in use: the one set on the builder, else detected from a connection (which is
+   * borrowed once, the first time).
+   *
+   * @return the dialect
+   * @throws SQLException if no connection can be had, or the database is not supported
+   */
+  public JdbcDialect dialect() throws SQLException {
+    JdbcDialect d = dialect;
+    if (d != null) {
+      return d;
+    }
+    try (Connection connection = dataSource.getConnection()) {
+      return dialect(connection);
+    }
+  }
+
+  /**
+   * The single-row additive upsert that code without this sink would run once per increment, in
+   * this sink's dialect, for this sink's table and with no ledger: the baseline to compare the sink
+   * against in benchmarks. Its parameters are the key columns, then the count.
+   *
+   * @return the SQL text
+   * @throws SQLException if the dialect has to be detected and no connection can be had
+   */
+  public String singleRowUpsertSql() throws SQLException {
+    return new Sql(dialect(), table, keyColumns, countColumn, ledgerTable,
+        new String[keyColumns.size()]).singleRowUpsert();
+  }
+
+  /**
+   * The counters since this sink was built.
+   *
+   * @return a snapshot of the counters
+   */
+  public JdbcSinkStats stats() {
+    long appliedNow = applied.sum();
+    long duplicatesNow = duplicates.sum();
+    return new JdbcSinkStats(appliedNow + duplicatesNow, appliedNow, duplicatesNow,
+        failures.sum(), rowsWritten.sum(), statements.sum(), pruned.sum());
+  }
+
+  /**
+   * Describes the sink's configuration (table, columns, dialect if known, exactly-once).
+   *
+   * @return a description
+   */
+  @Override
+  public String toString() {
+    return "JdbcSink{table=" + table + ", keyColumns=" + keyColumns + ", countColumn="
+        + countColumn + ", dialect=" + dialect + ", exactlyOnce=" + exactlyOnce
+        + (exactlyOnce ? ", ledgerTable=" + ledgerTable : "") + "}";
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Applying a batch
+  // ---------------------------------------------------------------------------------------------
+
+  /**
+   * Writes the rows in one transaction.
+   *
+   * @return true if applied, false if the ledger already held the batch id (nothing written)
+   */
+  private boolean apply(Connection connection, Sql sql, String batchId, List<Row> rows)
+      throws SQLException {
+    int perStatement = rowsPerStatement(sql.dialect);
+    int chunks = (rows.size() + perStatement - 1) / perStatement;
+    boolean autoCommit = connection.getAutoCommit();
+    long now = System.currentTimeMillis();
+    if (sql.dialect == JdbcDialect.POSTGRESQL && chunks == 1 && autoCommit) {
+      // One statement is its own transaction: the ledger insert and the upsert commit together.
+      int count = postgresUpsert(connection, sql, exactlyOnce, batchId, now, rows);
+      return !exactlyOnce || count > 0;
+    }
+    if (autoCommit) {
+      connection.setAutoCommit(false);
+    }
+    boolean committed = false;
+    try {
+      int from = 0;
+      if (exactlyOnce) {
+        int count;
+        if (sql.dialect == JdbcDialect.POSTGRESQL) {
+          int to = Math.min(rows.size(), perStatement);
+          count = postgresUpsert(connection, sql, true, batchId, now, rows.subList(0, to));
+          from = to;
+        } else {
+          count = ledgerInsert(connection, sql, batchId, now);
+        }
+        if (count == 0) {
+          rollback(connection);
+          committed = true; // nothing to undo
+          return false;
+        }
+      }
+      for (; from < rows.size(); from += perStatement) {
+        List<Row> chunk = rows.subList(from, Math.min(rows.size(), from + perStatement));
+        if (sql.dialect == JdbcDialect.POSTGRESQL) {
+          postgresUpsert(connection, sql, false, batchId, now, chunk);
+        } else {
+          upsert(connection, sql, chunk);
+        }
+      }
+      statements.increment();
+      connection.commit();
+      committed = true;
+      return true;
+    } finally {
+      if (!committed) {
+        rollbackQuietly(connection);
+      }
+      if (autoCommit) {
+        restoreAutoCommit(connection);
+      }
+    }
+  }
+
+  private int postgresUpsert(Connection connection, Sql sql, boolean withLedger, String batchId,
+      long now, List<Row> rows) throws SQLException {
+    int keys = keyColumns.size();
+    Object[][] columns = new Object[keys][rows.size()];
+    Long[] counts = new Long[rows.size()];
+    for (int r = 0; r < rows.size(); r++) {
+      Row row = rows.get(r);
+      for (int i = 0; i < keys; i++) {
+        columns[i][r] = row.key.values[i].toString();
+      }
+      counts[r] = row.count;
+    }
+    Array[] arrays = new Array[keys + 1];
+    try (PreparedStatement statement = connection.prepareStatement(
+        sql.postgresUpsert(withLedger))) {
+      int p = 1;
+      if (withLedger) {
+        statement.setString(p++, batchId);
+        statement.setLong(p++, now);
+      }
+      for (int i = 0; i < keys; i++) {
+        arrays[i] = connection.createArrayOf("text", columns[i]);
+        statement.setArray(p++, arrays[i]);
+      }
+      arrays[keys] = connection.createArrayOf("bigint", counts);
+      statement.setArray(p, arrays[keys]);
+      statements.increment();
+      return statement.executeUpdate();
+    } finally {
+      for (Array array : arrays) {
+        if (array != null) {
+          array.free();
+        }
+      }
+    }
+  }
+
+  private int ledgerInsert(Connection connection, Sql sql, String batchId, long now)
+      throws SQLException {
+    try (PreparedStatement statement = connection.prepareStatement(sql.ledgerInsert())) {
+      statement.setString(1, batchId);
+      statement.setLong(2, now);
+      statements.increment();
+      return statement.executeUpdate();
+    }
+  }
+
+  private void upsert(Connection connection, Sql sql, List<Row> rows) throws SQLException {
+    try (PreparedStatement statement = connection.prepareStatement(sql.upsert(rows.size()))) {
+      int p = 1;
+      for (Row row : rows) {
+        for (Object value : row.key.values) {
+          statement.setObject(p++, value);
+        }
+        statement.setLong(p++, row.count);
+      }
+      statements.increment();
+      statement.executeUpdate();
+    }
+  }
+
+  private int rowsPerStatement(JdbcDialect d) {
+    int wanted = (configuredRowsPerStatement > 0)
+        ? configuredRowsPerStatement : d.defaultRowsPerStatement();
+    if (d == JdbcDialect.POSTGRESQL) {
+      return wanted; // arrays: a handful of parameters whatever the row count
+    }
+    return Math.max(1, Math.min(wanted, d.maxParameters() / (keyColumns.size() + 1)));
+  }
+
+  private void rollback(Connection connection) throws SQLException {
+    statements.increment();
+    connection.rollback();
+  }
+
+  private void rollbackQuietly(Connection connection) {
+    try {
+      rollback(connection);
+    } catch (SQLException | RuntimeException e) {
+      LOGGER.log(Level.DEBUG, "JdbcSink: rollback after a failure failed too", e);
+    }
+  }
+
+  private void restoreAutoCommit(Connection connection) {
+    try {
+      connection.setAutoCommit(true);
+    } catch (SQLException | RuntimeException e) {
+      // Never throw after a commit: without the ledger a retry would count twice.
+      LOGGER.log(Level.WARNING, "JdbcSink could not switch auto-commit back on for a connection"
+          + " of table " + table + "; the pool should discard or reset it", e);
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Ledger pruning
+  // ---------------------------------------------------------------------------------------------
+
+  /** Prunes after an applied batch, at most once per prune interval across threads. */
+  private void maybePrune(Connection connection, Sql sql) {
+    if (!exactlyOnce) {
+      return;
+    }
+    long now = System.currentTimeMillis();
+    long last = lastPruneMillis.get();
+    if (last != Long.MIN_VALUE && now - last < pruneIntervalMillis) {
+      return;
+    }
+    if (!lastPruneMillis.compareAndSet(last, now)) {
+      return; // another thread prunes
+    }
+    try {
+      prune(connection, sql);
+    } catch (SQLException | RuntimeException e) {
+      LOGGER.log(Level.WARNING, "JdbcSink could not prune ledger " + ledgerTable
+          + "; it retries after the prune interval", e);
+    }
+  }
+
+  private long prune(Connection connection, Sql sql) throws SQLException {
+    long deleted;
+    try (PreparedStatement statement = connection.prepareStatement(sql.pruneLedger())) {
+      statement.setLong(1, System.currentTimeMillis() - retentionMillis);
+      statements.increment();
+      deleted = statement.executeUpdate();
+    }
+    if (!connection.getAutoCommit()) {
+      statements.increment();
+      connection.commit();
+    }
+    pruned.add(deleted);
+    if (deleted > 0) {
+      LOGGER.log(Level.DEBUG, () -> "JdbcSink pruned " + deleted + " rows from ledger "
+          + ledgerTable);
+    }
+    return deleted;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Rows: mapped, merged, sorted
+  // ---------------------------------------------------------------------------------------------
+
+  /** One counter row to add to. */
+  private record Row(KeyValues key, long count) {}
+
+  /** A key's column values, with equality and the fixed write order. */
+  private static final class KeyValues implements Comparable<KeyValues> {
+    final Object[] values;
+    private final int hash;
+
+    KeyValues(Object[] values) {
+      this.values = values;
+      this.hash = Arrays.deepHashCode(values);
+    }
+
+    @Override
+    public boolean equals(Object o) {
+      return (o instanceof KeyValues) && Arrays.deepEquals(values, ((KeyValues) o).values);
+    }
+
+    @Override
+    public int hashCode() {
+      return hash;
+    }
+
+    @Override
+    public int compareTo(KeyValues other) {
+      for (int i = 0; i < values.length; i++) {
+        int c = compareValues(values[i], other.values[i]);
+        if (c != 0) {
+          return c;
+        }
+      }
+      return 0;
+    }
+  }
+
+  /**
+   * A total order on column values that every process computes alike. Strings compare
+   * case-insensitively first, so that rows that a case-insensitive collation treats as one (MySQL
+   * and MariaDB's defaults) are still locked in one order.
+   */
+  @SuppressWarnings({"unchecked", "rawtypes"})
+  static int compareValues(Object a, Object b) {
+    if (a instanceof String && b instanceof String) {
+      String x = (String) a;
+      String y = (String) b;
+      int c = x.compareToIgnoreCase(y);
+      return (c != 0) ? c : x.compareTo(y);
+    }
+    if (a.getClass() == b.getClass() && a instanceof Comparable) {
+      return ((Comparable) a).compareTo(b);
+    }
+    if (a instanceof Number && b instanceof Number) {
+      int c = new BigDecimal(a.toString()).compareTo(new BigDecimal(b.toString()));
+      if (c != 0) {
+        return c;
+      }
+    }
+    int c = a.getClass().getName().compareTo(b.getClass().getName());
+    return (c != 0) ? c : a.toString().compareTo(b.toString());
+  }
+
+  private List<Row> rowsOf(FlushBatch<K> batch) {
+    Map<K, Long> counts = batch.counts();
+    Map<KeyValues, long[]> merged = new HashMap<>(counts.size() * 2);
+    for (Map.Entry<K, Long> entry : counts.entrySet()) {
+      KeyValues key = new KeyValues(valuesOf(entry.getKey()));
+      long count = entry.getValue();
+      long[] sum = merged.get(key);
+      if (sum == null) {
+        merged.put(key, new long[] {count});
+      } else {
+        sum[0] += count; // two keys the mapper sends to one row
+      }
+    }
+    List<Row> rows = new ArrayList<>(merged.size());
+    merged.forEach((key, sum) -> {
+      if (sum[0] != 0) {
+        rows.add(new Row(key, sum[0]));
+      }
+    });
+    rows.sort((x, y) -> x.key.compareTo(y.key));
+    return rows;
+  }
+
+  private Object[] valuesOf(K key) {
+    if (keyMapper == null) {
+      return new Object[] {key};
+    }
+    Object[] values = keyMapper.apply(key);
+    if (values == null || values.length != keyColumns.size()) {
+      throw new IllegalArgumentException("keyMapper returned "
+          + ((values == null) ? "null" : values.length + " values") + " for key " + key
+          + " but table " + table + " has " + keyColumns.size() + " key columns " + keyColumns
+          + ": return one value per key column, in that order");
+    }
+    for (int i = 0; i < values.length; i++) {
+      if (values[i] == null) {
+        throw new IllegalArgumentException("keyMapper returned null for column "
+            + keyColumns.get(i) + " of table " + table + " for key " + key
+            + ": key columns are part of the primary key and cannot be null");
+      }
+    }
+    return values.clone();
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Dialect detection, table checks and error messages
+  // ---------------------------------------------------------------------------------------------
+
+  private JdbcDialect dialect(Connection connection) throws SQLException {
+    JdbcDialect d = dialect;
+    if (d == null) {
+      d = JdbcDialect.detect(connection);
+      dialect = d;
+    }
+    return d;
+  }
+
+  /** The checked plan; checks the tables (once) on a borrowed connection. */
+  private Sql plan() throws SQLException {
+    Sql sql = plan;
+    if (sql != null) {
+      return sql;
+    }
+    synchronized (planLock) {
+      sql = plan;
+      if (sql == null) {
+        try (Connection connection = dataSource.getConnection()) {
+          sql = check(connection);
+        }
+        plan = sql;
+      }
+      return sql;
+    }
+  }
+
+  /**
+   * Proves that the counter table, its columns and the ledger exist, and reads the key columns'
+   * types (PostgreSQL and H2 cast their parameters to them).
+   */
+  private Sql check(Connection connection) throws SQLException {
+    JdbcDialect d = dialect(connection);
+    Sql sql = new Sql(d, table, keyColumns, countColumn, ledgerTable,
+        new String[keyColumns.size()]);
+    boolean autoCommit = connection.getAutoCommit();
+    String[] casts = new String[keyColumns.size()];
+    try {
+      try (Statement statement = connection.createStatement()) {
+        statements.increment();
+        try (ResultSet rs = statement.executeQuery(sql.probeCounterTable())) {
+          ResultSetMetaData meta = rs.getMetaData();
+          for (int i = 0; i < casts.length; i++) {
+            casts[i] = castType(d, meta, i + 1);
+          }
+        }
+      } catch (SQLException e) {
+        throw describeCounterTableProblem(connection, sql, e);
+      }
+      if (exactlyOnce) {
+        try (Statement statement = connection.createStatement()) {
+          statements.increment();
+          statement.executeQuery(sql.probeLedgerTable()).close();
+        } catch (SQLException e) {
+          if (Errors.isMissingTable(e) || Errors.isMissingColumn(e)) {
+            throw Errors.explained("JdbcSink's ledger table " + ledgerTable + " (columns batch_id,"
+                + " applied_at) is missing or incomplete. Call createTables() once, or create it: "
+                + String.join("; ", sql.createTables(keyColumnTypes, true).subList(1,
+                    sql.createTables(keyColumnTypes, true).size()))
+                + ". Or turn exactly-once off with exactlyOnce(false)", e);
+          }
+          throw e;
+        }
+      }
+    } finally {
+      if (!autoCommit) {
+        rollbackQuietly(connection); // end the read-only transaction the checks opened
+      }
+    }
+    return new Sql(d, table, keyColumns, countColumn, ledgerTable, casts);
+  }
+
+  private SQLException describeCounterTableProblem(Connection connection, Sql sql,
+      SQLException e) {
+    if (Errors.isMissingTable(e)) {
+      return Errors.explained("JdbcSink's table " + table + " does not exist (or this user cannot"
+          + " see it). Call createTables() once, or create it: "
+          + sql.counterTableDdl(keyColumnTypes), e);
+    }
+    if (Errors.isMissingColumn(e)) {
+      List<String> missing = new ArrayList<>();
+      List<String> all = new ArrayList<>(keyColumns);
+      all.add(countColumn);
+      try {
+        if (!connection.getAutoCommit()) {
+          connection.rollback(); // PostgreSQL refuses statements in a failed transaction
+        }
+        for (String column : all) {
+          try (Statement statement = connection.createStatement()) {
+            statements.increment();
+            statement.executeQuery(sql.probeColumn(column)).close();
+          } catch (SQLException columnError) {
+            missing.add(column);
+            if (!connection.getAutoCommit()) {
+              connection.rollback();
+            }
+          }
+        }
+      } catch (SQLException ignored) {
+        // The message below still names the table and the expected columns.
+      }
+      String which = missing.isEmpty() ? "one of the columns " + all
+          : (missing.size() == 1 ? "column " + missing.get(0) : "columns " + missing);
+      return Errors.explained("JdbcSink's table " + table + " has no " + which + ". The sink"
+          + " writes key columns " + keyColumns + " (set with keyColumns(...)) and the BIGINT count"
+          + " column " + countColumn + " (set with countColumn(...)): rename them in the builder"
+          + " to match the table, or add the columns", e);
+    }
+    return e;
+  }
+
+  /** Turns a failure of a batch into one whose message says what to do, when the sink knows. */
+  private SQLException explain(SQLException e, String batchId) {
+    if (Errors.isTransient(e)) {
+      return e; // deadlock, serialization failure, broken connection: the retry is the fix
+    }
+    if (Errors.isMissingTable(e) || Errors.isMissingColumn(e)) {
+      plan = null; // the tables changed since they were checked: check again on the next flush
+      try (Connection connection = dataSource.getConnection()) {
+        check(connection);
+      } catch (SQLException described) {
+        return described;
+      }
+      return e;
+    }
+    if (Errors.isMissingUniqueConstraint(e)) {
+      return Errors.explained("JdbcSink's table " + table + " has no PRIMARY KEY or UNIQUE"
+          + " constraint on exactly its key columns (" + String.join(", ", keyColumns) + "), which"
+          + " the additive upsert needs. Add one: ALTER TABLE " + table + " ADD PRIMARY KEY ("
+          + String.join(", ", keyColumns) + ")", e);
+    }
+    if (Errors.isConstraintViolation(e)) {
+      return Errors.explained("Batch " + batchId + " violated a constraint of table " + table
+          + " (or of ledger " + ledgerTable + "). The sink writes only the columns "
+          + String.join(", ", keyColumns) + ", " + countColumn + ": give the table's other"
+          + " columns defaults, check its CHECK and FOREIGN KEY constraints, and make sure ("
+          + String.join(", ", keyColumns) + ") is its primary key. The buffer retries the batch"
+          + " until this is fixed or maxAttempts is reached", e);
+    }
+    if (Errors.isDataException(e)) {
+      return Errors.explained("A key or count of batch " + batchId + " does not fit the columns"
+          + " of table " + table + " (" + String.join(", ", keyColumns) + ", " + countColumn
+          + "): widen the column types, or shorten the keys", e);
+    }
+    return e;
+  }
+
+  /** The SQL type to cast a key parameter to, or null for none. */
+  private static String castType(JdbcDialect d, ResultSetMetaData meta, int column)
+      throws SQLException {
+    if (d != JdbcDialect.POSTGRESQL && d != JdbcDialect.H2) {
+      return null;
+    }
+    String type = meta.getColumnTypeName(column);
+    if (type == null || !CAST_TYPE.matcher(type).matches()) {
+      return null; // an unusual type name: rely on the database's assignment conversion
+    }
+    String lower = type.toLowerCase(Locale.ROOT);
+    if (d == JdbcDialect.POSTGRESQL) {
+      switch (lower) {
+        case "serial":
+          return "int4";
+        case "bigserial":
+          return "int8";
+        case "smallserial":
+          return "int2";
+        default:
+          return type;
+      }
+    }
+    // H2: a cast to CHARACTER without a length means one character; keep the declared sizes.
+    int precision = meta.getPrecision(column);
+    int scale = meta.getScale(column);
+    if ((lower.equals("character") || lower.equals("char")) && precision > 0) {
+      return type + "(" + precision + ")";
+    }
+    if ((lower.equals("numeric") || lower.equals("decimal")) && precision > 0) {
+      return type + "(" + precision + ", " + Math.max(0, scale) + ")";
+    }
+    return type;
+  }
+
+  /**
+   * Builds a {@link JdbcSink}. Options and defaults:
+   *
+   * <ul>
+   *   <li>{@link #table}, {@link #keyColumns}, {@link #countColumn}: required.
+   *   <li>{@link #keyMapper}: required with more than one key column; with one, the key itself is
+   *   the column value.
+   *   <li>{@link #dialect}: detected from the connection's metadata.
+   *   <li>{@link #exactlyOnce}: true.
+   *   <li>{@link #ledgerTable}: {@code statbuffer_ledger}.
+   *   <li>{@link #ledgerRetention}: 7 days.
+   *   <li>{@link #ledgerPruneInterval}: 10 minutes.
+   *   <li>{@link #maxRowsPerStatement}: 5000 for PostgreSQL, 1000 otherwise (always under the
+   *   driver's parameter limit).
+   *   <li>{@link #keyColumnTypes}: {@code VARCHAR(255)} for every key column (used only by
+   *   {@link JdbcSink#createTables()}).
+   * </ul>
+   *
+   * <p>Table and column names are SQL identifiers (letters, digits and underscores; a table may be
+   * qualified by a schema) and are used unquoted, so they fold case as the database folds
+   * unquoted names.
+   *
+   * <p>Not thread-safe: configure it on one thread. {@link #build()} copies the options, so the
+   * builder may be reused.
+   *
+   * @param <K> the buffer's key type
+   */
+  public static final class Builder<K> {
+    private final DataSource dataSource;
+    private String table;
+    private List<String> keyColumns;
+    private String countColumn;
+    private Function<? super K, Object[]> keyMapper;
+    private JdbcDialect dialect;
+    private boolean exactlyOnce = true;
+    private String ledgerTable = "statbuffer_ledger";
+    private Duration ledgerRetention = Duration.ofDays(7);
+    private Duration ledgerPruneInterval = Duration.ofMinutes(10);
+    private int maxRowsPerStatement;
+    private List<String> keyColumnTypes;
+
+    private Builder(DataSource dataSource) {
+      this.dataSource = dataSource;
+    }
+
+    /**
+     * The counter table, optionally qualified by a schema ({@code stats.page_views}).
+     *
+     * @param table the table name
+     * @return this builder
+     * @throws NullPointerException if {@code table} is null
+     * @throws IllegalArgumentException if it is not an identifier
+     */
+    public Builder<K> table(String table) {
+      this.table = tableName("table", table);
+      return this;
+    }
+
+    /**
+     * The columns that identify a counter row, in the order the {@link #keyMapper} returns their
+     * values. They must be the table's primary key (or a unique key).
+     *
+     * @param keyColumns one or more column names
+     * @return this builder
+     * @throws NullPointerException if the array or a name is null
+     * @throws IllegalArgumentException if it is empty, repeats a name, or a name is not an
+     *     identifier
+     */
+    public Builder<K> keyColumns(String... keyColumns) {
+      requireNonNull(keyColumns, "keyColumns");
+      if (keyColumns.length == 0) {
+        throw new IllegalArgumentException("keyColumns must name at least one column");
+      }
+      List<String> names = new ArrayList<>();
+      for (String column : keyColumns) {
+        String name = columnName("keyColumns", column);
+        for (String seen : names) {
+          if (seen.equalsIgnoreCase(name)) {
+            throw new IllegalArgumentException("keyColumns must not repeat a column: " + name);
+          }
+        }
+        names.add(name);
+      }
+      this.keyColumns = List.copyOf(names);
+      return this;
+    }
+
+    /**
+     * The {@code BIGINT} column that accumulates the counts.
+     *
+     * @param countColumn the column name
+     * @return this builder
+     * @throws NullPointerException if {@code countColumn} is null
+     * @throws IllegalArgumentException if it is not an identifier
+     */
+    public Builder<K> countColumn(String countColumn) {
+      this.countColumn = columnName("countColumn", countColumn);
+      return this;
+    }
+
+    /**
+     * Maps a key to its key column values, one per {@link #keyColumns key column} in order, none
+     * null. Values are bound with {@link PreparedStatement#setObject}; for PostgreSQL they are sent
+     * as text ({@code toString()}) and cast to the column's type, which suits strings, numbers,
+     * {@link java.util.UUID}s and {@code java.time} values. Keys that map to the same values are
+     * added together.
+     *
+     * @param keyMapper the mapper; it must be thread-safe
+     * @return this builder
+     * @throws NullPointerException if {@code keyMapper} is null
+     */
+    public Builder<K> keyMapper(Function<? super K, Object[]> keyMapper) {
+      this.keyMapper = requireNonNull(keyMapper, "keyMapper");
+      return this;
+    }
+
+    /**
+     * Sets the dialect instead of detecting it from the connection.
+     *
+     * @param dialect the dialect
+     * @return this builder
+     * @throws NullPointerException if {@code dialect} is null
+     */
+    public Builder<K> dialect(JdbcDialect dialect) {
+      this.dialect = requireNonNull(dialect, "dialect");
+      return this;
+    }
+
+    /**
+     * Whether batch ids are recorded in the ledger so that a retried batch is applied once.
+     * Turning it off saves the ledger write, and counts a batch twice when its commit succeeded
+     * but the acknowledgement was lost.
+     *
+     * @param exactlyOnce true (the default) to use the ledger
+     * @return this builder
+     */
+    public Builder<K> exactlyOnce(boolean exactlyOnce) {
+      this.exactlyOnce = exactlyOnce;
+      return this;
+    }
+
+    /**
+     * The ledger table (columns {@code batch_id VARCHAR(64) PRIMARY KEY},
+     * {@code applied_at BIGINT}, epoch milliseconds). Sinks of different counter tables may share
+     * one ledger, since batch ids are unique.
+     *
+     * @param ledgerTable the table name, optionally schema-qualified
+     * @return this builder
+     * @throws NullPointerException if {@code ledgerTable} is null
+     * @throws IllegalArgumentException if it is not an identifier
+     */
+    public Builder<K> ledgerTable(String ledgerTable) {
+      this.ledgerTable = tableName("ledgerTable", ledgerTable);
+      return this;
+    }
+
+    /**
+     * How long a batch id stays in the ledger. It must exceed the longest time a batch may be
+     * retried (the buffer's backoff schedule and shutdown timeout), or a very late retry is
+     * applied twice.
+     *
+     * @param ledgerRetention a positive duration
+     * @return this builder
+     * @throws NullPointerException if {@code ledgerRetention} is null
+     * @throws IllegalArgumentException if it is zero or negative
+     */
+    public Builder<K> ledgerRetention(Duration ledgerRetention) {
+      requireNonNull(ledgerRetention, "ledgerRetention");
+      if (ledgerRetention.isNegative() || ledgerRetention.isZero()) {
+        throw new IllegalArgumentException("ledgerRetention must be positive: " + ledgerRetention);
+      }
+      this.ledgerRetention = ledgerRetention;
+      return this;
+    }
+
+    /**
+     * How often the sink deletes expired ledger rows, right after a batch it applied. Zero prunes
+     * after every batch.
+     *
+     * @param ledgerPruneInterval a duration, not negative
+     * @return this builder
+     * @throws NullPointerException if {@code ledgerPruneInterval} is null
+     * @throws IllegalArgumentException if it is negative
+     */
+    public Builder<K> ledgerPruneInterval(Duration ledgerPruneInterval) {
+      requireNonNull(ledgerPruneInterval, "ledgerPruneInterval");
+      if (ledgerPruneInterval.isNegative()) {
+        throw new IllegalArgumentException("ledgerPruneInterval must not be negative: "
+            + ledgerPruneInterval);
+      }
+      this.ledgerPruneInterval = ledgerPruneInterval;
+      return this;
+    }
+
+    /**
+     * The most rows one upsert statement carries. Larger batches take several statements in the
+     * same transaction. The sink lowers it further where the driver's parameter limit requires.
+     *
+     * @param maxRowsPerStatement at least 1
+     * @return this builder
+     * @throws IllegalArgumentException if it is less than 1
+     */
+    public Builder<K> maxRowsPerStatement(int maxRowsPerStatement) {
+      if (maxRowsPerStatement < 1) {
+        throw new IllegalArgumentException("maxRowsPerStatement must be at least 1: "
+            + maxRowsPerStatement);
+      }
+      this.maxRowsPerStatement = maxRowsPerStatement;
+      return this;
+    }
+
+    /**
+     * The SQL types {@link JdbcSink#createTables()} gives the key columns, one per key column
+     * ({@code "BIGINT"}, {@code "DATE"}, {@code "VARCHAR(100)"}).
+     *
+     * @param keyColumnTypes one type per key column
+     * @return this builder
+     * @throws NullPointerException if the array or a type is null
+     * @throws IllegalArgumentException if a type is not a plain SQL type name
+     */
+    public Builder<K> keyColumnTypes(String... keyColumnTypes) {
+      requireNonNull(keyColumnTypes, "keyColumnTypes");
+      List<String> types = new ArrayList<>();
+      for (String type : keyColumnTypes) {
+        requireNonNull(type, "keyColumnTypes");
+        if (!SQL_TYPE.matcher(type).matches()) {
+          throw new IllegalArgumentException("keyColumnTypes must be SQL type names such as"
+              + " VARCHAR(255) or BIGINT: " + type);
+        }
+        types.add(type);
+      }
+      this.keyColumnTypes = List.copyOf(types);
+      return this;
+    }
+
+    /**
+     * Builds the sink. It does not connect: the dialect and the tables are checked on first use.
+     *
+     * @return the sink
+     * @throws IllegalStateException if a required option is missing or options conflict
+     */
+    public JdbcSink<K> build() {
+      if (table == null) {
+        throw new IllegalStateException("table is required: call table(\"...\")");
+      }
+      if (keyColumns == null) {
+        throw new IllegalStateException("keyColumns is required: call keyColumns(\"...\")");
+      }
+      if (countColumn == null) {
+        throw new IllegalStateException("countColumn is required: call countColumn(\"...\")");
+      }
+      for (String key : keyColumns) {
+        if (key.equalsIgnoreCase(countColumn)) {
+          throw new IllegalStateException("countColumn " + countColumn
+              + " is also a key column");
+        }
+      }
+      if (keyMapper == null && keyColumns.size() > 1) {
+        throw new IllegalStateException("keyMapper is required with " + keyColumns.size()
+            + " key columns " + keyColumns + ": map each key to one value per column");
+      }
+      if (keyColumnTypes != null && keyColumnTypes.size() != keyColumns.size()) {
+        throw new IllegalStateException("keyColumnTypes has " + keyColumnTypes.size()
+            + " types but keyColumns has " + keyColumns.size() + " columns");
+      }
+      if (exactlyOnce && ledgerTable.equalsIgnoreCase(table)) {
+        throw new IllegalStateException("ledgerTable must differ from table: " + table);
+      }
+      return new JdbcSink<>(this);
+    }
+
+    private static String tableName(String option, String name) {
+      requireNonNull(name, option);
+      if (!TABLE.matcher(name).matches()) {
+        throw new IllegalArgumentException(option + " must be an SQL identifier (letters, digits"
+            + " and underscores, optionally schema.table): " + name);
+      }
+      return name;
+    }
+
+    private static String columnName(String option, String name) {
+      requireNonNull(name, option);
+      if (!IDENTIFIER.matcher(name).matches()) {
+        throw new IllegalArgumentException(option + " must be an SQL identifier (letters, digits"
+            + " and underscores): " + name);
+      }
+      return name;
+    }
+  }
+}

@@ -1,0 +1,272 @@
+package dev.statbuffer.jdbc;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * The SQL text of one sink in one dialect. Identifiers were validated by the builder (letters,
+ * digits and underscores only), so they are spliced in unquoted and fold case as the database
+ * folds unquoted names. Immutable apart from a cache of multi-row statements by row count;
+ * thread-safe.
+ */
+final class Sql {
+  final JdbcDialect dialect;
+  final String table;
+  final List<String> keyColumns;
+  final String countColumn;
+  final String ledgerTable;
+  /** Per key column, the SQL type a bind parameter is cast to, or null for no cast. */
+  private final String[] keyCasts;
+  private final ConcurrentHashMap<Integer, String> upserts = new ConcurrentHashMap<>();
+  private final String pgUpsertWithLedger;
+  private final String pgUpsert;
+
+  Sql(JdbcDialect dialect, String table, List<String> keyColumns, String countColumn,
+      String ledgerTable, String[] keyCasts) {
+    this.dialect = dialect;
+    this.table = table;
+    this.keyColumns = List.copyOf(keyColumns);
+    this.countColumn = countColumn;
+    this.ledgerTable = ledgerTable;
+    this.keyCasts = keyCasts.clone();
+    this.pgUpsertWithLedger = (dialect == JdbcDialect.POSTGRESQL) ? postgresUpsert(true) : null;
+    this.pgUpsert = (dialect == JdbcDialect.POSTGRESQL) ? postgresUpsert(false) : null;
+  }
+
+  /** Selects every column the sink writes, and no row: proves that they exist. */
+  String probeCounterTable() {
+    return "SELECT " + String.join(", ", keyColumns) + ", " + countColumn + " FROM " + table
+        + " WHERE 1 = 0";
+  }
+
+  /** Selects the ledger's columns, and no row. */
+  String probeLedgerTable() {
+    return "SELECT batch_id, applied_at FROM " + ledgerTable + " WHERE 1 = 0";
+  }
+
+  /** Selects one column, and no row: finds which column is missing. */
+  String probeColumn(String column) {
+    return "SELECT " + column + " FROM " + table + " WHERE 1 = 0";
+  }
+
+  /**
+   * PostgreSQL: one statement that upserts rows passed as one array per column, in array order.
+   * With the ledger, a CTE first inserts the batch id (ON CONFLICT DO NOTHING, so a duplicate
+   * never aborts the transaction); the rows are written only if that insert returned a row, so an
+   * update count of 0 means "already applied". Parameters: [batch id, applied at,] one text[] per
+   * key column, bigint[] counts.
+   */
+  String postgresUpsert(boolean withLedger) {
+    if (withLedger && pgUpsertWithLedger != null) {
+      return pgUpsertWithLedger;
+    } else if (!withLedger && pgUpsert != null) {
+      return pgUpsert;
+    }
+    StringBuilder sql = new StringBuilder(256);
+    if (withLedger) {
+      sql.append("WITH ledger AS (INSERT INTO ").append(ledgerTable)
+          .append(" (batch_id, applied_at) VALUES (?, ?) ON CONFLICT (batch_id) DO NOTHING")
+          .append(" RETURNING 1) ");
+    }
+    sql.append("INSERT INTO ").append(table).append(" AS t (").append(columnList())
+        .append(") SELECT ");
+    for (int i = 0; i < keyColumns.size(); i++) {
+      sql.append((keyCasts[i] == null) ? "u.c" + i : "CAST(u.c" + i + " AS " + keyCasts[i] + ")")
+          .append(", ");
+    }
+    sql.append("u.n FROM unnest(");
+    for (int i = 0; i < keyColumns.size(); i++) {
+      sql.append("CAST(? AS text[]), ");
+    }
+    sql.append("CAST(? AS bigint[])) WITH ORDINALITY AS u(");
+    for (int i = 0; i < keyColumns.size(); i++) {
+      sql.append('c').append(i).append(", ");
+    }
+    sql.append("n, o)");
+    if (withLedger) {
+      sql.append(" WHERE EXISTS (SELECT 1 FROM ledger)");
+    }
+    sql.append(" ORDER BY u.o ON CONFLICT (").append(String.join(", ", keyColumns))
+        .append(") DO UPDATE SET ").append(countColumn).append(" = t.").append(countColumn)
+        .append(" + EXCLUDED.").append(countColumn);
+    return sql.toString();
+  }
+
+  /**
+   * Every dialect but PostgreSQL: records the batch id; an update count of 0 means the id was
+   * already there. Parameters: batch id, applied at.
+   */
+  String ledgerInsert() {
+    switch (dialect) {
+      case MARIADB:
+      case MYSQL:
+        return "INSERT IGNORE INTO " + ledgerTable + " (batch_id, applied_at) VALUES (?, ?)";
+      case H2:
+        return "MERGE INTO " + ledgerTable + " AS l USING (VALUES (CAST(? AS VARCHAR(64)),"
+            + " CAST(? AS BIGINT))) AS s(batch_id, applied_at) ON l.batch_id = s.batch_id"
+            + " WHEN NOT MATCHED THEN INSERT (batch_id, applied_at)"
+            + " VALUES (s.batch_id, s.applied_at)";
+      case SQLITE:
+      case POSTGRESQL:
+        return "INSERT INTO " + ledgerTable
+            + " (batch_id, applied_at) VALUES (?, ?) ON CONFLICT (batch_id) DO NOTHING";
+      default:
+        throw new IllegalStateException("unknown dialect " + dialect);
+    }
+  }
+
+  /**
+   * Every dialect but PostgreSQL: an additive upsert of {@code rows} rows. Parameters: per row,
+   * the key columns then the count.
+   */
+  String upsert(int rows) {
+    return upserts.computeIfAbsent(rows, this::buildUpsert);
+  }
+
+  private String buildUpsert(int rows) {
+    StringBuilder sql = new StringBuilder(64 + rows * 4 * (keyColumns.size() + 1));
+    switch (dialect) {
+      case MARIADB:
+      case MYSQL:
+        sql.append("INSERT INTO ").append(table).append(" (").append(columnList())
+            .append(") VALUES ");
+        appendPlainRows(sql, rows);
+        sql.append(" ON DUPLICATE KEY UPDATE ").append(countColumn).append(" = ")
+            .append(countColumn).append(" + VALUES(").append(countColumn).append(')');
+        return sql.toString();
+      case SQLITE:
+      case POSTGRESQL:
+        sql.append("INSERT INTO ").append(table).append(" (").append(columnList())
+            .append(") VALUES ");
+        appendPlainRows(sql, rows);
+        sql.append(" ON CONFLICT (").append(String.join(", ", keyColumns))
+            .append(") DO UPDATE SET ").append(countColumn).append(" = ").append(countColumn)
+            .append(" + excluded.").append(countColumn);
+        return sql.toString();
+      case H2:
+        sql.append("MERGE INTO ").append(table).append(" AS t USING (VALUES ");
+        for (int r = 0; r < rows; r++) {
+          sql.append((r == 0) ? "(" : ", (");
+          for (int i = 0; i < keyColumns.size(); i++) {
+            sql.append((keyCasts[i] == null) ? "?" : "CAST(? AS " + keyCasts[i] + ")")
+                .append(", ");
+          }
+          sql.append("CAST(? AS BIGINT))");
+        }
+        sql.append(") AS s(");
+        for (int i = 0; i < keyColumns.size(); i++) {
+          sql.append('c').append(i).append(", ");
+        }
+        sql.append("n) ON ");
+        for (int i = 0; i < keyColumns.size(); i++) {
+          sql.append((i == 0) ? "" : " AND ").append("t.").append(keyColumns.get(i))
+              .append(" = s.c").append(i);
+        }
+        sql.append(" WHEN MATCHED THEN UPDATE SET ").append(countColumn).append(" = t.")
+            .append(countColumn).append(" + s.n WHEN NOT MATCHED THEN INSERT (")
+            .append(columnList()).append(") VALUES (");
+        for (int i = 0; i < keyColumns.size(); i++) {
+          sql.append("s.c").append(i).append(", ");
+        }
+        sql.append("s.n)");
+        return sql.toString();
+      default:
+        throw new IllegalStateException("unknown dialect " + dialect);
+    }
+  }
+
+  private void appendPlainRows(StringBuilder sql, int rows) {
+    String row = "(" + "?, ".repeat(keyColumns.size()) + "?)";
+    for (int r = 0; r < rows; r++) {
+      if (r > 0) {
+        sql.append(", ");
+      }
+      sql.append(row);
+    }
+  }
+
+  /** Deletes ledger rows applied before the parameter (epoch milliseconds). */
+  String pruneLedger() {
+    return "DELETE FROM " + ledgerTable + " WHERE applied_at < ?";
+  }
+
+  /**
+   * The single-row additive upsert a user would write by hand, with no ledger: parameters are the
+   * key columns then the count.
+   */
+  String singleRowUpsert() {
+    return (dialect == JdbcDialect.POSTGRESQL)
+        ? "INSERT INTO " + table + " AS t (" + columnList() + ") VALUES ("
+            + "?, ".repeat(keyColumns.size()) + "?) ON CONFLICT (" + String.join(", ", keyColumns)
+            + ") DO UPDATE SET " + countColumn + " = t." + countColumn + " + EXCLUDED."
+            + countColumn
+        : upsert(1);
+  }
+
+  /** The DDL that creates the counter table and, when {@code withLedger}, the ledger. */
+  List<String> createTables(List<String> keyTypes, boolean withLedger) {
+    List<String> ddl = new ArrayList<>();
+    StringBuilder counter = new StringBuilder("CREATE TABLE IF NOT EXISTS ").append(table)
+        .append(" (");
+    for (int i = 0; i < keyColumns.size(); i++) {
+      counter.append(keyColumns.get(i)).append(' ').append(keyTypes.get(i))
+          .append(" NOT NULL, ");
+    }
+    counter.append(countColumn).append(" BIGINT NOT NULL, PRIMARY KEY (")
+        .append(String.join(", ", keyColumns)).append("))");
+    ddl.add(counter.toString());
+    if (!withLedger) {
+      return ddl;
+    }
+    String ledgerColumns = "batch_id VARCHAR(64) NOT NULL PRIMARY KEY, applied_at BIGINT NOT NULL";
+    String simpleLedger = simpleName(ledgerTable);
+    String index = simpleLedger + "_applied_at";
+    switch (dialect) {
+      case MARIADB:
+      case MYSQL:
+        // MySQL has no CREATE INDEX IF NOT EXISTS: the index is part of the table.
+        ddl.add("CREATE TABLE IF NOT EXISTS " + ledgerTable + " (" + ledgerColumns
+            + ", INDEX " + index + " (applied_at))");
+        break;
+      case POSTGRESQL:
+        // The index lives in its table's schema and cannot be qualified.
+        ddl.add("CREATE TABLE IF NOT EXISTS " + ledgerTable + " (" + ledgerColumns + ")");
+        ddl.add("CREATE INDEX IF NOT EXISTS " + index + " ON " + ledgerTable + " (applied_at)");
+        break;
+      case H2:
+        ddl.add("CREATE TABLE IF NOT EXISTS " + ledgerTable + " (" + ledgerColumns + ")");
+        ddl.add("CREATE INDEX IF NOT EXISTS " + schemaPrefix(ledgerTable) + index + " ON "
+            + ledgerTable + " (applied_at)");
+        break;
+      case SQLITE:
+        // SQLite qualifies the index name and leaves the table unqualified.
+        ddl.add("CREATE TABLE IF NOT EXISTS " + ledgerTable + " (" + ledgerColumns + ")");
+        ddl.add("CREATE INDEX IF NOT EXISTS " + schemaPrefix(ledgerTable) + index + " ON "
+            + simpleLedger + " (applied_at)");
+        break;
+      default:
+        throw new IllegalStateException("unknown dialect " + dialect);
+    }
+    return ddl;
+  }
+
+  /** The counter table's DDL with the given key types, for error messages. */
+  String counterTableDdl(List<String> keyTypes) {
+    return createTables(keyTypes, false).get(0);
+  }
+
+  private String columnList() {
+    return String.join(", ", keyColumns) + ", " + countColumn;
+  }
+
+  private static String simpleName(String qualified) {
+    int dot = qualified.lastIndexOf('.');
+    return (dot < 0) ? qualified : qualified.substring(dot + 1);
+  }
+
+  private static String schemaPrefix(String qualified) {
+    int dot = qualified.lastIndexOf('.');
+    return (dot < 0) ? "" : qualified.substring(0, dot + 1);
+  }
+}
