@@ -1,0 +1,845 @@
+package dev.statbuffer.redis;
+
+import dev.statbuffer.BatchFlushHandler;
+import dev.statbuffer.FlushBatch;
+import io.lettuce.core.RedisChannelHandler;
+import io.lettuce.core.RedisClient;
+import io.lettuce.core.RedisCommandExecutionException;
+import io.lettuce.core.RedisConnectionStateListener;
+import io.lettuce.core.RedisException;
+import io.lettuce.core.RedisFuture;
+import io.lettuce.core.ScriptOutputType;
+import io.lettuce.core.api.StatefulRedisConnection;
+import io.lettuce.core.api.async.RedisScriptingAsyncCommands;
+import io.lettuce.core.cluster.RedisClusterClient;
+import io.lettuce.core.cluster.SlotHash;
+import io.lettuce.core.cluster.api.StatefulRedisClusterConnection;
+import io.lettuce.core.cluster.models.partitions.RedisClusterNode;
+import io.lettuce.core.codec.StringCodec;
+import java.net.SocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.LongAdder;
+import java.util.function.Function;
+
+/**
+ * A {@link BatchFlushHandler} that adds each batch's counts to counters in Redis or Redis Cluster,
+ * with pipelining and, by default, exactly once.
+ *
+ * <pre>{@code
+ * RedisSink<String> sink = RedisSink.<String>builder(redisClient)   // RedisClient or RedisClusterClient
+ *     .keyMapper(page -> "views:" + page)                           // string counters: INCRBY
+ *     .build();
+ * StatBuffer<String> views = StatBuffer.newBuilder().buildBatched(sink);
+ * }</pre>
+ *
+ * <h2>How a batch is written</h2>
+ * The batch is split into <em>parts</em>: the whole batch on a standalone server, one part per hash
+ * slot on a cluster. Each part is one call of a Lua script ({@code EVALSHA}) that, atomically:
+ * <ol>
+ *   <li>returns at once if the part's <em>marker</em> key exists (the batch was applied before);
+ *   <li>checks every counter first (type, integer value, no overflow), so that a bad key fails the
+ *       part before anything of it is written: Redis does not roll a script back;
+ *   <li>applies {@code INCRBY} (string counters) or {@code HINCRBY} (hash counters), refreshing the
+ *       TTL of each counter key when {@link Builder#expireAfter} is set;
+ *   <li>sets the marker with the TTL {@link Builder#markerTtl}.
+ * </ol>
+ * All the script calls of a batch are queued on the sink's connection and written with one flush:
+ * one round trip per node the batch touches, never one per key. On a cluster each part is routed
+ * to its slot's node (Lettuce follows {@code MOVED}/{@code ASK} redirections), and the marker key
+ * carries a hash tag of that slot ({@code statbuffer:batch:{tag}:id}), so it lives, and migrates,
+ * with the counters it guards.
+ *
+ * <h2>Guarantees</h2>
+ * With exactly-once on (the default), a retried batch — same {@link FlushBatch#id()} — applies
+ * only the parts whose marker is missing: every part is applied exactly once, as long as the retry
+ * comes within {@code markerTtl} of the part's first application. A part is all or nothing. On
+ * success {@link #flush} returns; if any part is not confirmed it throws a
+ * {@link RedisSinkException} naming the node, slot, keys and Redis' answer of each failed part,
+ * and the buffer retries the batch. With exactly-once off there are no markers: a part whose reply
+ * was lost may be applied twice on a retry (at-least-once).
+ *
+ * <h2>Ownership and threads</h2>
+ * {@link Builder#build()} opens one connection (a cluster connection for a
+ * {@link RedisClusterClient}) with auto-flush off, used only by this sink; {@link #close()}
+ * closes it. The sink never shuts the client down: the caller owns the client. Thread-safe:
+ * concurrent {@link #flush} calls share the connection (a flush may push out another thread's
+ * queued commands early, which is harmless).
+ *
+ * @param <K> the buffer's key type
+ */
+public final class RedisSink<K> implements BatchFlushHandler<K>, AutoCloseable {
+  private static final System.Logger LOG = System.getLogger(RedisSink.class.getName());
+
+  /**
+   * Applies one part atomically, at most once per marker.
+   * KEYS[1] = marker; KEYS[2..] = counter keys.
+   * ARGV[1] = marker TTL in ms (0: no marker); ARGV[2] = counter TTL in ms (0: none);
+   * ARGV[3] = 's' (string counters: then one delta per counter key) or
+   *           'h' (hash counters: per counter key the number of fields n, then n field/delta pairs).
+   * Returns 1 when applied, 0 when the marker existed. Checks everything before the first write.
+   */
+  static final String SCRIPT = """
+      local markerTtl = tonumber(ARGV[1])
+      if markerTtl > 0 and redis.call('EXISTS', KEYS[1]) == 1 then
+        return 0
+      end
+      local ttl = tonumber(ARGV[2])
+      local hash = ARGV[3] == 'h'
+      local function check(v, key, field, delta)
+        if type(v) == 'table' and v.err then
+          if hash then
+            return redis.error_reply('WRONGTYPE key ' .. key .. ' does not hold a hash of counters: ' .. v.err)
+          end
+          return redis.error_reply('WRONGTYPE key ' .. key .. ' does not hold a string counter: ' .. v.err)
+        end
+        if v then
+          local where = key
+          if field then where = key .. ' field ' .. field end
+          if #v > 20 or not (v == '0' or string.match(v, '^%-?[1-9]%d*$')) then
+            return redis.error_reply('NOTINTEGER ' .. where .. ' holds ' .. string.sub(v, 1, 40) .. ', not an integer')
+          end
+          if math.abs(tonumber(v) + tonumber(delta)) >= 9.2e18 then
+            return redis.error_reply('OVERFLOW ' .. where .. ' holds ' .. v .. '; adding ' .. delta .. ' would overflow')
+          end
+        end
+        return nil
+      end
+      local a = 4
+      for i = 2, #KEYS do
+        if hash then
+          local n = tonumber(ARGV[a])
+          a = a + 1
+          for j = 1, n do
+            local err = check(redis.pcall('HGET', KEYS[i], ARGV[a]), KEYS[i], ARGV[a], ARGV[a + 1])
+            if err then return err end
+            a = a + 2
+          end
+        else
+          local err = check(redis.pcall('GET', KEYS[i]), KEYS[i], nil, ARGV[a])
+          if err then return err end
+          a = a + 1
+        end
+      end
+      a = 4
+      for i = 2, #KEYS do
+        if hash then
+          local n = tonumber(ARGV[a])
+          a = a + 1
+          for j = 1, n do
+            redis.call('HINCRBY', KEYS[i], ARGV[a], ARGV[a + 1])
+            a = a + 2
+          end
+        else
+          redis.call('INCRBY', KEYS[i], ARGV[a])
+          a = a + 1
+        end
+        if ttl > 0 then
+          redis.call('PEXPIRE', KEYS[i], ttl)
+        end
+      end
+      if markerTtl > 0 then
+        redis.call('SET', KEYS[1], '1', 'PX', markerTtl)
+      end
+      return 1
+      """;
+
+  static final String SCRIPT_SHA = sha1Hex(SCRIPT);
+
+  /** How often a waiting flush pushes out queued commands again (redirections, reconnects). */
+  private static final long REFLUSH_NANOS = TimeUnit.MILLISECONDS.toNanos(50);
+
+  private final Transport transport;
+  private final Function<? super K, String> keyMapper;
+  private final Function<? super K, String> hashKeyMapper;
+  private final Function<? super K, String> fieldMapper;
+  private final long expireMillis;
+  private final boolean exactlyOnce;
+  private final long markerTtlMillis;
+  private final String markerPrefix;
+  private final Duration timeout;
+  private final AtomicBoolean closed = new AtomicBoolean();
+
+  private final LongAdder batches = new LongAdder();
+  private final LongAdder failedBatches = new LongAdder();
+  private final LongAdder roundTrips = new LongAdder();
+  private final LongAdder commands = new LongAdder();
+  private final LongAdder appliedParts = new LongAdder();
+  private final LongAdder skippedParts = new LongAdder();
+  private final LongAdder failedParts = new LongAdder();
+  private final LongAdder increments = new LongAdder();
+
+  private RedisSink(Builder<K> builder, Transport transport) {
+    this.transport = transport;
+    this.keyMapper = builder.keyMapper;
+    this.hashKeyMapper = builder.hashKeyMapper;
+    this.fieldMapper = builder.fieldMapper;
+    this.expireMillis = (builder.expireAfter == null) ? 0 : builder.expireAfter.toMillis();
+    this.exactlyOnce = builder.exactlyOnce;
+    this.markerTtlMillis = builder.markerTtl.toMillis();
+    this.markerPrefix = builder.markerPrefix;
+    this.timeout = builder.timeout;
+  }
+
+  /**
+   * Starts a sink on a standalone Redis server (or a replica set's primary) reached through
+   * {@code client}'s default URI.
+   *
+   * @param client the client; the sink opens one connection with it and never shuts it down
+   * @param <K> the buffer's key type
+   * @return a new builder
+   * @throws NullPointerException if {@code client} is null
+   */
+  public static <K> Builder<K> builder(RedisClient client) {
+    return new Builder<>(Objects.requireNonNull(client, "client"), null);
+  }
+
+  /**
+   * Starts a sink on a Redis Cluster reached through {@code client}.
+   *
+   * @param client the cluster client; the sink opens one cluster connection with it and never
+   *     shuts it down
+   * @param <K> the buffer's key type
+   * @return a new builder
+   * @throws NullPointerException if {@code client} is null
+   */
+  public static <K> Builder<K> builder(RedisClusterClient client) {
+    return new Builder<>(null, Objects.requireNonNull(client, "client"));
+  }
+
+  /**
+   * Adds the batch's counts to their counters: one script call per part, all parts pipelined, one
+   * round trip per node. Returns once every part is confirmed applied (or already applied).
+   *
+   * @param batch the batch
+   * @throws RedisSinkException if a part failed or did not answer within the timeout; the parts
+   *     not listed in it were applied
+   * @throws InterruptedException if interrupted while waiting for Redis; the batch may be partly
+   *     applied, and a retry with exactly-once on applies the rest
+   * @throws NullPointerException if a mapper returned null for a key
+   * @throws IllegalStateException if the sink is closed
+   */
+  @Override
+  public void flush(FlushBatch<K> batch) throws InterruptedException {
+    if (closed.get()) {
+      throw new IllegalStateException("RedisSink is closed");
+    }
+    batches.increment();
+    boolean ok = false;
+    try {
+      List<Part> parts = split(batch);
+      send(parts, /* fullScript= */ false);
+      await(parts);
+      List<Part> lostScript = new ArrayList<>();
+      for (Part part : parts) {
+        if (part.failure instanceof RedisCommandExecutionException
+            && String.valueOf(part.failure.getMessage()).startsWith("NOSCRIPT")) {
+          lostScript.add(part);
+        }
+      }
+      if (!lostScript.isEmpty()) {
+        // The node restarted, failed over or flushed its script cache: send the script itself.
+        LOG.log(System.Logger.Level.DEBUG, "Redis lost the sink script; re-sending it with EVAL");
+        send(lostScript, /* fullScript= */ true);
+        await(lostScript);
+      }
+      List<RedisSinkException.PartFailure> failures = new ArrayList<>();
+      for (Part part : parts) {
+        if (part.result == Part.APPLIED) {
+          appliedParts.increment();
+          increments.add(part.increments);
+        } else if (part.result == Part.SKIPPED) {
+          skippedParts.increment();
+        } else {
+          failedParts.increment();
+          failures.add(part.failure(timeout));
+        }
+      }
+      if (!failures.isEmpty()) {
+        throw new RedisSinkException(batch.id(), parts.size(), failures);
+      }
+      ok = true;
+    } finally {
+      if (!ok) {
+        failedBatches.increment();
+      }
+    }
+  }
+
+  /** Groups the batch's counts into parts: one for a standalone server, one per slot on a cluster. */
+  private List<Part> split(FlushBatch<K> batch) {
+    Map<Integer, Part> bySlot = new LinkedHashMap<>();
+    boolean cluster = transport.cluster();
+    for (Map.Entry<K, Long> entry : batch.counts().entrySet()) {
+      K key = entry.getKey();
+      long delta = entry.getValue();
+      String redisKey;
+      String field = null;
+      if (keyMapper != null) {
+        redisKey = Objects.requireNonNull(keyMapper.apply(key),
+            () -> "keyMapper returned null for key " + key);
+      } else {
+        redisKey = Objects.requireNonNull(hashKeyMapper.apply(key),
+            () -> "hashMapper's key function returned null for key " + key);
+        field = Objects.requireNonNull(fieldMapper.apply(key),
+            () -> "hashMapper's field function returned null for key " + key);
+      }
+      int slot = cluster ? SlotHash.getSlot(redisKey.getBytes(StandardCharsets.UTF_8)) : -1;
+      Part part = bySlot.get(slot);
+      if (part == null) {
+        String marker = cluster
+            ? markerPrefix + "{" + SlotTags.tag(slot) + "}:" + batch.id()
+            : markerPrefix + batch.id();
+        part = new Part(slot, transport.node(slot), marker);
+        bySlot.put(slot, part);
+      }
+      part.add(redisKey, field, delta);
+    }
+    return new ArrayList<>(bySlot.values());
+  }
+
+  /** Queues one script call per part, then writes them all: one round trip per node. */
+  private void send(List<Part> parts, boolean fullScript) {
+    RedisScriptingAsyncCommands<String, String> commands = transport.commands();
+    Set<String> nodes = new HashSet<>();
+    String mode = (keyMapper != null) ? "s" : "h";
+    for (Part part : parts) {
+      String[] keys = part.keys();
+      String[] args = part.args(exactlyOnce ? markerTtlMillis : 0, expireMillis, mode);
+      part.reset();
+      try {
+        part.future = fullScript
+            ? commands.<Long>eval(SCRIPT, ScriptOutputType.INTEGER, keys, args)
+            : commands.<Long>evalsha(SCRIPT_SHA, ScriptOutputType.INTEGER, keys, args);
+      } catch (RuntimeException e) {
+        part.failure = e;
+      }
+      nodes.add(part.node);
+    }
+    this.commands.add(parts.size());
+    transport.flushCommands();
+    roundTrips.add(nodes.size());
+  }
+
+  /** Waits, up to the timeout for all together, for every part's reply. */
+  private void await(List<Part> parts) throws InterruptedException {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    for (Part part : parts) {
+      if (part.future == null) {
+        continue;
+      }
+      for (;;) {
+        long left = deadline - System.nanoTime();
+        if (left <= 0) {
+          break;
+        }
+        try {
+          Long reply = part.future.get(Math.min(left, REFLUSH_NANOS), TimeUnit.NANOSECONDS);
+          part.result = (reply != null && reply == 1L) ? Part.APPLIED : Part.SKIPPED;
+          break;
+        } catch (TimeoutException e) {
+          // Commands re-queued by a redirection or a reconnect wait for a flush: push them out.
+          transport.flushCommands();
+        } catch (ExecutionException e) {
+          part.failure = (e.getCause() != null) ? e.getCause() : e;
+          break;
+        }
+      }
+    }
+  }
+
+  /**
+   * A snapshot of what this sink has done: round trips, commands, applied and skipped parts.
+   *
+   * @return the stats
+   */
+  public RedisSinkStats stats() {
+    return new RedisSinkStats(batches.sum(), failedBatches.sum(), roundTrips.sum(),
+        commands.sum(), appliedParts.sum(), skippedParts.sum(), failedParts.sum(),
+        increments.sum());
+  }
+
+  /**
+   * The pipelined writes so far (one per node per batch); same as {@code stats().roundTrips()}.
+   *
+   * @return the round trips
+   */
+  public long roundTrips() {
+    return roundTrips.sum();
+  }
+
+  /** Whether this sink writes to a Redis Cluster. */
+  boolean isCluster() {
+    return transport.cluster();
+  }
+
+  /**
+   * Closes the connection this sink opened. Idempotent. Does not shut the client down. A flush
+   * still waiting fails; later flushes throw {@link IllegalStateException}.
+   */
+  @Override
+  public void close() {
+    if (closed.compareAndSet(false, true)) {
+      transport.close();
+    }
+  }
+
+  @Override
+  public String toString() {
+    return "RedisSink[" + (transport.cluster() ? "cluster" : "standalone " + transport.node(-1))
+        + ", " + (keyMapper != null ? "string" : "hash") + " counters, exactlyOnce="
+        + exactlyOnce + "]";
+  }
+
+  private static String sha1Hex(String text) {
+    try {
+      byte[] digest = MessageDigest.getInstance("SHA-1")
+          .digest(text.getBytes(StandardCharsets.UTF_8));
+      StringBuilder hex = new StringBuilder(40);
+      for (byte b : digest) {
+        hex.append(Character.forDigit((b >> 4) & 0xF, 16)).append(Character.forDigit(b & 0xF, 16));
+      }
+      return hex.toString();
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException("SHA-1 is missing from this JVM", e);
+    }
+  }
+
+  /** One atomically applied share of a batch. Confined to the flushing thread. */
+  private static final class Part {
+    static final int PENDING = 0;
+    static final int APPLIED = 1;
+    static final int SKIPPED = 2;
+
+    final int slot;
+    final String node;
+    final String marker;
+    /** Counter key to delta (string counters) or to field to delta (hash counters). */
+    final Map<String, Object> counters = new LinkedHashMap<>();
+    int increments;
+    int argCount;
+    RedisFuture<Long> future;
+    Throwable failure;
+    int result = PENDING;
+
+    Part(int slot, String node, String marker) {
+      this.slot = slot;
+      this.node = node;
+      this.marker = marker;
+    }
+
+    @SuppressWarnings("unchecked")
+    void add(String redisKey, String field, long delta) {
+      if (field == null) {
+        Long sum = (Long) counters.get(redisKey);
+        if (sum == null) {
+          increments++;
+          argCount++;
+        }
+        // Two buffer keys mapped to one counter: add them up (a sum that overflows is an error).
+        counters.put(redisKey, (sum == null) ? delta : Math.addExact(sum, delta));
+      } else {
+        Map<String, Long> fields = (Map<String, Long>) counters.computeIfAbsent(redisKey, k -> {
+          argCount++;
+          return new LinkedHashMap<String, Long>();
+        });
+        Long sum = fields.get(field);
+        if (sum == null) {
+          increments++;
+          argCount += 2;
+        }
+        fields.put(field, (sum == null) ? delta : Math.addExact(sum, delta));
+      }
+    }
+
+    String[] keys() {
+      String[] keys = new String[counters.size() + 1];
+      keys[0] = marker;
+      int i = 1;
+      for (String key : counters.keySet()) {
+        keys[i++] = key;
+      }
+      return keys;
+    }
+
+    @SuppressWarnings("unchecked")
+    String[] args(long markerTtlMillis, long expireMillis, String mode) {
+      String[] args = new String[3 + argCount];
+      args[0] = Long.toString(markerTtlMillis);
+      args[1] = Long.toString(expireMillis);
+      args[2] = mode;
+      int i = 3;
+      for (Object value : counters.values()) {
+        if (value instanceof Long delta) {
+          args[i++] = Long.toString(delta);
+        } else {
+          Map<String, Long> fields = (Map<String, Long>) value;
+          args[i++] = Integer.toString(fields.size());
+          for (Map.Entry<String, Long> f : fields.entrySet()) {
+            args[i++] = f.getKey();
+            args[i++] = Long.toString(f.getValue());
+          }
+        }
+      }
+      return args;
+    }
+
+    void reset() {
+      future = null;
+      failure = null;
+      result = PENDING;
+    }
+
+    RedisSinkException.PartFailure failure(Duration timeout) {
+      String reply;
+      if (failure == null) {
+        reply = "no reply within " + timeout;
+      } else if (failure instanceof RedisCommandExecutionException) {
+        reply = failure.getMessage();
+      } else {
+        reply = failure.getClass().getSimpleName() + ": " + failure.getMessage();
+      }
+      return new RedisSinkException.PartFailure(node, slot, List.copyOf(counters.keySet()), reply,
+          failure);
+    }
+  }
+
+  /** The connection, standalone or cluster. Thread-safe. */
+  private interface Transport {
+    boolean cluster();
+
+    /** The node serving {@code slot} (ignored on a standalone server), as host:port. */
+    String node(int slot);
+
+    RedisScriptingAsyncCommands<String, String> commands();
+
+    void flushCommands();
+
+    void close();
+  }
+
+  private static final class StandaloneTransport implements Transport {
+    final StatefulRedisConnection<String, String> connection;
+    final String node;
+
+    StandaloneTransport(StatefulRedisConnection<String, String> connection, String node) {
+      this.connection = connection;
+      this.node = node;
+    }
+
+    @Override
+    public boolean cluster() {
+      return false;
+    }
+
+    @Override
+    public String node(int slot) {
+      return node;
+    }
+
+    @Override
+    public RedisScriptingAsyncCommands<String, String> commands() {
+      return connection.async();
+    }
+
+    @Override
+    public void flushCommands() {
+      connection.flushCommands();
+    }
+
+    @Override
+    public void close() {
+      connection.close();
+    }
+  }
+
+  private static final class ClusterTransport implements Transport {
+    final StatefulRedisClusterConnection<String, String> connection;
+
+    ClusterTransport(StatefulRedisClusterConnection<String, String> connection) {
+      this.connection = connection;
+    }
+
+    @Override
+    public boolean cluster() {
+      return true;
+    }
+
+    @Override
+    public String node(int slot) {
+      RedisClusterNode node = connection.getPartitions().getPartitionBySlot(slot);
+      if (node == null || node.getUri() == null) {
+        return "(no node known for slot " + slot + ")";
+      }
+      return node.getUri().getHost() + ":" + node.getUri().getPort();
+    }
+
+    @Override
+    public RedisScriptingAsyncCommands<String, String> commands() {
+      return connection.async();
+    }
+
+    @Override
+    public void flushCommands() {
+      connection.flushCommands();
+    }
+
+    @Override
+    public void close() {
+      connection.close();
+    }
+  }
+
+  /**
+   * Configures a {@link RedisSink}. Set exactly one of {@link #keyMapper} and {@link #hashMapper}.
+   * Defaults: no counter TTL, exactly-once on, marker TTL 1 hour, marker prefix
+   * {@code "statbuffer:batch:"}, timeout 10 seconds, no client name. Not thread-safe: configure
+   * it on one thread, then call {@link #build()}.
+   *
+   * @param <K> the buffer's key type
+   */
+  public static final class Builder<K> {
+    private final RedisClient client;
+    private final RedisClusterClient clusterClient;
+    private Function<? super K, String> keyMapper;
+    private Function<? super K, String> hashKeyMapper;
+    private Function<? super K, String> fieldMapper;
+    private Duration expireAfter;
+    private boolean exactlyOnce = true;
+    private Duration markerTtl = Duration.ofHours(1);
+    private String markerPrefix = "statbuffer:batch:";
+    private Duration timeout = Duration.ofSeconds(10);
+    private String clientName;
+
+    private Builder(RedisClient client, RedisClusterClient clusterClient) {
+      this.client = client;
+      this.clusterClient = clusterClient;
+    }
+
+    /**
+     * Counts each key in a string counter ({@code INCRBY}) named by {@code keyMapper}. Keys that
+     * map to the same counter are added up.
+     *
+     * @param keyMapper the Redis key of a buffer key; must not return null
+     * @return this builder
+     * @throws NullPointerException if {@code keyMapper} is null
+     */
+    public Builder<K> keyMapper(Function<? super K, String> keyMapper) {
+      this.keyMapper = Objects.requireNonNull(keyMapper, "keyMapper");
+      return this;
+    }
+
+    /**
+     * Counts each key in a field of a hash ({@code HINCRBY}): {@code keyMapper} names the hash,
+     * {@code fieldMapper} the field.
+     *
+     * @param keyMapper the Redis key of the hash holding a buffer key's counter; not returning null
+     * @param fieldMapper the field of that hash; not returning null
+     * @return this builder
+     * @throws NullPointerException if either function is null
+     */
+    public Builder<K> hashMapper(Function<? super K, String> keyMapper,
+                                 Function<? super K, String> fieldMapper) {
+      this.hashKeyMapper = Objects.requireNonNull(keyMapper, "keyMapper");
+      this.fieldMapper = Objects.requireNonNull(fieldMapper, "fieldMapper");
+      return this;
+    }
+
+    /**
+     * Gives every counter key written a TTL, refreshed on each write ({@code PEXPIRE}); for hash
+     * counters the TTL is the whole hash's. Default: none (counters persist).
+     *
+     * @param expireAfter the TTL, at least 1 ms
+     * @return this builder
+     * @throws NullPointerException if {@code expireAfter} is null
+     * @throws IllegalArgumentException if it is shorter than 1 ms
+     */
+    public Builder<K> expireAfter(Duration expireAfter) {
+      Objects.requireNonNull(expireAfter, "expireAfter");
+      if (expireAfter.toMillis() < 1) {
+        throw new IllegalArgumentException("expireAfter must be at least 1 ms: " + expireAfter);
+      }
+      this.expireAfter = expireAfter;
+      return this;
+    }
+
+    /**
+     * Whether each part of a batch is applied together with a marker of the batch id, so that a
+     * retried batch is applied once. Default true. Off, the sink writes no markers and a retry
+     * may apply a part twice.
+     *
+     * @param exactlyOnce true for exactly-once
+     * @return this builder
+     */
+    public Builder<K> exactlyOnce(boolean exactlyOnce) {
+      this.exactlyOnce = exactlyOnce;
+      return this;
+    }
+
+    /**
+     * How long a batch marker lives. A retry later than this after a part was applied applies
+     * it again, so it should exceed the longest time a batch may keep being retried (an outage).
+     * Each marker costs about 100 bytes of Redis memory, and there is one per batch on a
+     * standalone server but one per slot a batch touches on a cluster. Default 1 hour.
+     *
+     * @param markerTtl the marker TTL, at least 1 second
+     * @return this builder
+     * @throws NullPointerException if {@code markerTtl} is null
+     * @throws IllegalArgumentException if it is shorter than 1 second
+     */
+    public Builder<K> markerTtl(Duration markerTtl) {
+      Objects.requireNonNull(markerTtl, "markerTtl");
+      if (markerTtl.compareTo(Duration.ofSeconds(1)) < 0) {
+        throw new IllegalArgumentException("markerTtl must be at least 1 second: " + markerTtl);
+      }
+      this.markerTtl = markerTtl;
+      return this;
+    }
+
+    /**
+     * The prefix of marker keys: {@code prefix + id} on a standalone server,
+     * {@code prefix + "{tag}:" + id} on a cluster. Default {@code "statbuffer:batch:"}.
+     *
+     * @param markerPrefix the prefix, without braces (they would change the hash slot)
+     * @return this builder
+     * @throws NullPointerException if {@code markerPrefix} is null
+     * @throws IllegalArgumentException if it contains a brace
+     */
+    public Builder<K> markerPrefix(String markerPrefix) {
+      Objects.requireNonNull(markerPrefix, "markerPrefix");
+      if (markerPrefix.indexOf('{') >= 0 || markerPrefix.indexOf('}') >= 0) {
+        throw new IllegalArgumentException("markerPrefix must not contain braces: " + markerPrefix);
+      }
+      this.markerPrefix = markerPrefix;
+      return this;
+    }
+
+    /**
+     * How long one flush waits for all its replies before it fails the parts still unanswered.
+     * Default 10 seconds.
+     *
+     * @param timeout the timeout, positive
+     * @return this builder
+     * @throws NullPointerException if {@code timeout} is null
+     * @throws IllegalArgumentException if it is zero or negative
+     */
+    public Builder<K> timeout(Duration timeout) {
+      Objects.requireNonNull(timeout, "timeout");
+      if (timeout.isZero() || timeout.isNegative()) {
+        throw new IllegalArgumentException("timeout must be positive: " + timeout);
+      }
+      this.timeout = timeout;
+      return this;
+    }
+
+    /**
+     * A name for the sink's connection ({@code CLIENT SETNAME}), shown by {@code CLIENT LIST}.
+     * On a standalone server the name is set again after every reconnect. On a cluster it is set
+     * on the node connections open when the sink is built (best effort: Lettuce opens node
+     * connections lazily). Default: none.
+     *
+     * @param clientName the name: no spaces or newlines
+     * @return this builder
+     * @throws NullPointerException if {@code clientName} is null
+     * @throws IllegalArgumentException if it is empty or contains whitespace
+     */
+    public Builder<K> clientName(String clientName) {
+      Objects.requireNonNull(clientName, "clientName");
+      if (clientName.isEmpty() || clientName.chars().anyMatch(Character::isWhitespace)) {
+        throw new IllegalArgumentException(
+            "clientName must be non-empty without whitespace: '" + clientName + "'");
+      }
+      this.clientName = clientName;
+      return this;
+    }
+
+    /**
+     * Opens the sink's connection, loads its script and returns the sink.
+     *
+     * @return a new sink, owning its connection
+     * @throws IllegalStateException if neither or both of {@code keyMapper} and
+     *     {@code hashMapper} are set
+     * @throws io.lettuce.core.RedisException if Redis cannot be reached
+     */
+    public RedisSink<K> build() {
+      if (keyMapper == null && hashKeyMapper == null) {
+        throw new IllegalStateException("set keyMapper (string counters) or hashMapper (hashes)");
+      }
+      if (keyMapper != null && hashKeyMapper != null) {
+        throw new IllegalStateException("keyMapper and hashMapper are both set; choose one");
+      }
+      return new RedisSink<>(this, (client != null) ? standalone() : cluster());
+    }
+
+    private Transport standalone() {
+      StatefulRedisConnection<String, String> connection = client.connect(StringCodec.UTF8);
+      try {
+        if (clientName != null) {
+          connection.sync().clientSetname(clientName);
+          String name = clientName;
+          // Lettuce does not replay CLIENT SETNAME after a reconnect: name the new connection.
+          connection.addListener(new RedisConnectionStateListener() {
+            @Override
+            public void onRedisConnected(RedisChannelHandler<?, ?> handler, SocketAddress address) {
+              connection.async().clientSetname(name);
+              connection.flushCommands();
+            }
+          });
+        }
+        String node = "redis";
+        try {
+          // laddr= is the server's own address (Redis 6.2+).
+          for (String field : connection.sync().clientInfo().trim().split(" ")) {
+            if (field.startsWith("laddr=")) {
+              node = field.substring("laddr=".length());
+            }
+          }
+        } catch (RedisException e) {
+          LOG.log(System.Logger.Level.DEBUG, "CLIENT INFO failed; node named 'redis'", e);
+        }
+        loadScript(connection.sync().scriptLoad(SCRIPT));
+        connection.setAutoFlushCommands(false);
+        return new StandaloneTransport(connection, node);
+      } catch (RuntimeException e) {
+        connection.close();
+        throw e;
+      }
+    }
+
+    private Transport cluster() {
+      StatefulRedisClusterConnection<String, String> connection =
+          clusterClient.connect(StringCodec.UTF8);
+      try {
+        if (clientName != null) {
+          connection.sync().clientSetname(clientName);
+        }
+        loadScript(connection.sync().scriptLoad(SCRIPT));
+        connection.setAutoFlushCommands(false);
+        return new ClusterTransport(connection);
+      } catch (RuntimeException e) {
+        connection.close();
+        throw e;
+      }
+    }
+
+    private static void loadScript(String sha) {
+      if (!SCRIPT_SHA.equals(sha)) {
+        throw new IllegalStateException("Redis named the sink script " + sha + ", expected "
+            + SCRIPT_SHA);
+      }
+    }
+  }
+}

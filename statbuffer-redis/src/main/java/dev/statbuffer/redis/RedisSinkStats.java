@@ -1,0 +1,23 @@
+package dev.statbuffer.redis;
+
+/**
+ * What a {@link RedisSink} has done since it was built: an immutable snapshot, taken by
+ * {@link RedisSink#stats()}. Thread-safe (immutable).
+ *
+ * <p>A <em>part</em> is the share of one batch that is applied atomically: the whole batch on a
+ * standalone server, one hash slot's share of it on Redis Cluster. Each part is one script call.
+ *
+ * @param batches calls of {@link RedisSink#flush}, successful or not
+ * @param failedBatches calls of {@link RedisSink#flush} that threw
+ * @param roundTrips pipelined writes, each to one node, waited on together: one per node a batch
+ *     touches, plus one per node for a part re-sent after the server had lost the script
+ * @param commands script calls sent (one per part and attempt)
+ * @param appliedParts parts applied by this sink
+ * @param skippedParts parts found already applied (their batch marker existed) and acknowledged
+ *     without applying them again
+ * @param failedParts parts that failed (error reply, timeout, lost connection)
+ * @param increments counters incremented by the applied parts ({@code INCRBY}/{@code HINCRBY})
+ */
+public record RedisSinkStats(long batches, long failedBatches, long roundTrips, long commands,
+                             long appliedParts, long skippedParts, long failedParts,
+                             long increments) {}
