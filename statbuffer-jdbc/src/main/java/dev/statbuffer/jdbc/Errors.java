@@ -15,7 +15,7 @@ final class Errors {
     String state = state(e);
     return state.equals("42P01") // PostgreSQL undefined_table
         || state.equals("42S02") // MariaDB, MySQL, H2
-        || state.equals("42102") || state.equals("42104") // H2 table (or view) not found
+        || e.getErrorCode() == 42102 || e.getErrorCode() == 42104 // H2 table not found
         || e.getErrorCode() == 1146 // MariaDB, MySQL ER_NO_SUCH_TABLE
         || message(e).contains("no such table"); // SQLite
   }
@@ -25,9 +25,10 @@ final class Errors {
     String state = state(e);
     return state.equals("42703") // PostgreSQL undefined_column
         || state.equals("42S22") // MariaDB, MySQL, H2
-        || state.equals("42122") // H2 column not found
+        || e.getErrorCode() == 42122 // H2 column not found
         || e.getErrorCode() == 1054 // MariaDB, MySQL ER_BAD_FIELD_ERROR
-        || message(e).contains("no such column"); // SQLite
+        || message(e).contains("no such column") // SQLite
+        || message(e).contains("has no column named"); // SQLite
   }
 
   /** The key columns are not covered by a primary key or unique constraint. */
@@ -38,7 +39,9 @@ final class Errors {
 
   /** A constraint (not null, unique, check, foreign key) rejected a row. */
   static boolean isConstraintViolation(SQLException e) {
-    return state(e).startsWith("23") || message(e).contains("sqlite_constraint");
+    return state(e).startsWith("23")
+        || e.getErrorCode() == 1364 // MariaDB, MySQL: a NOT NULL column without a default
+        || message(e).contains("sqlite_constraint");
   }
 
   /** A value does not fit its column (too long, out of range, wrong format). */

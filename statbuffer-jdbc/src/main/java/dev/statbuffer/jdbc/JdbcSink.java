@@ -25,6 +25,7 @@ import java.util.Map;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.function.Function;
+import java.util.function.LongSupplier;
 import java.util.regex.Pattern;
 import javax.sql.DataSource;
 
@@ -98,6 +99,7 @@ public final class JdbcSink<K> implements BatchFlushHandler<K> {
   private final long pruneIntervalMillis;
   private final int configuredRowsPerStatement;
   private final List<String> keyColumnTypes;
+  private final LongSupplier clock;
 
   private final Object planLock = new Object();
   /** The checked tables and their statements; null until the first flush succeeds in checking. */
@@ -128,6 +130,7 @@ public final class JdbcSink<K> implements BatchFlushHandler<K> {
     this.configuredRowsPerStatement = builder.maxRowsPerStatement;
     this.keyColumnTypes = (builder.keyColumnTypes != null) ? builder.keyColumnTypes
         : Collections.nCopies(keyColumns.size(), DEFAULT_KEY_TYPE);
+    this.clock = builder.clock;
   }
 
   /**
@@ -193,8 +196,7 @@ public final class JdbcSink<K> implements BatchFlushHandler<K> {
   public void createTables() throws SQLException {
     try (Connection connection = dataSource.getConnection()) {
       JdbcDialect d = dialect(connection);
-      Sql ddl = new Sql(d, table, keyColumns, countColumn, ledgerTable,
-          new String[keyColumns.size()]);
+      Sql ddl = sql(connection, d, new String[keyColumns.size()]);
       boolean autoCommit = connection.getAutoCommit();
       try (Statement statement = connection.createStatement()) {
         for (String sql : ddl.createTables(keyColumnTypes, exactlyOnce)) {
@@ -264,8 +266,9 @@ public final class JdbcSink<K> implements BatchFlushHandler<K> {
    * @throws SQLException if the dialect has to be detected and no connection can be had
    */
   public String singleRowUpsertSql() throws SQLException {
-    return new Sql(dialect(), table, keyColumns, countColumn, ledgerTable,
-        new String[keyColumns.size()]).singleRowUpsert();
+    try (Connection connection = dataSource.getConnection()) {
+      return sql(connection, dialect(connection), new String[keyColumns.size()]).singleRowUpsert();
+    }
   }
 
   /**
@@ -306,7 +309,7 @@ public final class JdbcSink<K> implements BatchFlushHandler<K> {
     int perStatement = rowsPerStatement(sql.dialect);
     int chunks = (rows.size() + perStatement - 1) / perStatement;
     boolean autoCommit = connection.getAutoCommit();
-    long now = System.currentTimeMillis();
+    long now = clock.getAsLong();
     if (sql.dialect == JdbcDialect.POSTGRESQL && chunks == 1 && autoCommit) {
       // One statement is its own transaction: the ledger insert and the upsert commit together.
       int count = postgresUpsert(connection, sql, exactlyOnce, batchId, now, rows);
@@ -457,7 +460,7 @@ public final class JdbcSink<K> implements BatchFlushHandler<K> {
     if (!exactlyOnce) {
       return;
     }
-    long now = System.currentTimeMillis();
+    long now = clock.getAsLong();
     long last = lastPruneMillis.get();
     if (last != Long.MIN_VALUE && now - last < pruneIntervalMillis) {
       return;
@@ -476,7 +479,7 @@ public final class JdbcSink<K> implements BatchFlushHandler<K> {
   private long prune(Connection connection, Sql sql) throws SQLException {
     long deleted;
     try (PreparedStatement statement = connection.prepareStatement(sql.pruneLedger())) {
-      statement.setLong(1, System.currentTimeMillis() - retentionMillis);
+      statement.setLong(1, clock.getAsLong() - retentionMillis);
       statements.increment();
       deleted = statement.executeUpdate();
     }
@@ -614,6 +617,11 @@ public final class JdbcSink<K> implements BatchFlushHandler<K> {
     return d;
   }
 
+  private Sql sql(Connection connection, JdbcDialect d, String[] casts) throws SQLException {
+    return new Sql(d, Identifiers.of(d, connection.getMetaData()), table, keyColumns, countColumn,
+        ledgerTable, casts);
+  }
+
   /** The checked plan; checks the tables (once) on a borrowed connection. */
   private Sql plan() throws SQLException {
     Sql sql = plan;
@@ -638,8 +646,7 @@ public final class JdbcSink<K> implements BatchFlushHandler<K> {
    */
   private Sql check(Connection connection) throws SQLException {
     JdbcDialect d = dialect(connection);
-    Sql sql = new Sql(d, table, keyColumns, countColumn, ledgerTable,
-        new String[keyColumns.size()]);
+    Sql sql = sql(connection, d, new String[keyColumns.size()]);
     boolean autoCommit = connection.getAutoCommit();
     String[] casts = new String[keyColumns.size()];
     try {
@@ -662,8 +669,7 @@ public final class JdbcSink<K> implements BatchFlushHandler<K> {
           if (Errors.isMissingTable(e) || Errors.isMissingColumn(e)) {
             throw Errors.explained("JdbcSink's ledger table " + ledgerTable + " (columns batch_id,"
                 + " applied_at) is missing or incomplete. Call createTables() once, or create it: "
-                + String.join("; ", sql.createTables(keyColumnTypes, true).subList(1,
-                    sql.createTables(keyColumnTypes, true).size()))
+                + String.join("; ", sql.ledgerDdl())
                 + ". Or turn exactly-once off with exactlyOnce(false)", e);
           }
           throw e;
@@ -674,7 +680,7 @@ public final class JdbcSink<K> implements BatchFlushHandler<K> {
         rollbackQuietly(connection); // end the read-only transaction the checks opened
       }
     }
-    return new Sql(d, table, keyColumns, countColumn, ledgerTable, casts);
+    return sql(connection, d, casts);
   }
 
   private SQLException describeCounterTableProblem(Connection connection, Sql sql,
@@ -827,6 +833,7 @@ public final class JdbcSink<K> implements BatchFlushHandler<K> {
     private Duration ledgerPruneInterval = Duration.ofMinutes(10);
     private int maxRowsPerStatement;
     private List<String> keyColumnTypes;
+    private LongSupplier clock = System::currentTimeMillis;
 
     private Builder(DataSource dataSource) {
       this.dataSource = dataSource;
@@ -1019,6 +1026,12 @@ public final class JdbcSink<K> implements BatchFlushHandler<K> {
         types.add(type);
       }
       this.keyColumnTypes = List.copyOf(types);
+      return this;
+    }
+
+    /** Tests: the wall clock in epoch milliseconds, for the ledger's timestamps. */
+    Builder<K> clock(LongSupplier clock) {
+      this.clock = requireNonNull(clock, "clock");
       return this;
     }
 

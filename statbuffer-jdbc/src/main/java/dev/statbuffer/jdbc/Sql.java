@@ -6,8 +6,9 @@ import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * The SQL text of one sink in one dialect. Identifiers were validated by the builder (letters,
- * digits and underscores only), so they are spliced in unquoted and fold case as the database
- * folds unquoted names. Immutable apart from a cache of multi-row statements by row count;
+ * digits and underscores only); they are quoted after folding their case as the database folds
+ * unquoted names (see {@link Identifiers}), so they mean what they would mean unquoted but may be
+ * keywords such as {@code day}. Immutable apart from a cache of multi-row statements by row count;
  * thread-safe.
  */
 final class Sql {
@@ -16,19 +17,31 @@ final class Sql {
   final List<String> keyColumns;
   final String countColumn;
   final String ledgerTable;
+  private final String batchId;
+  private final String appliedAt;
+  private final String ledgerIndex;
+  private final Identifiers identifiers;
   /** Per key column, the SQL type a bind parameter is cast to, or null for no cast. */
   private final String[] keyCasts;
   private final ConcurrentHashMap<Integer, String> upserts = new ConcurrentHashMap<>();
   private final String pgUpsertWithLedger;
   private final String pgUpsert;
 
-  Sql(JdbcDialect dialect, String table, List<String> keyColumns, String countColumn,
-      String ledgerTable, String[] keyCasts) {
+  Sql(JdbcDialect dialect, Identifiers identifiers, String table, List<String> keyColumns,
+      String countColumn, String ledgerTable, String[] keyCasts) {
     this.dialect = dialect;
-    this.table = table;
-    this.keyColumns = List.copyOf(keyColumns);
-    this.countColumn = countColumn;
-    this.ledgerTable = ledgerTable;
+    this.table = identifiers.quote(table);
+    List<String> keys = new ArrayList<>();
+    for (String key : keyColumns) {
+      keys.add(identifiers.quote(key));
+    }
+    this.keyColumns = List.copyOf(keys);
+    this.countColumn = identifiers.quote(countColumn);
+    this.ledgerTable = identifiers.quote(ledgerTable);
+    this.batchId = identifiers.quote("batch_id");
+    this.appliedAt = identifiers.quote("applied_at");
+    this.ledgerIndex = identifiers.quote(simpleName(ledgerTable) + "_applied_at");
+    this.identifiers = identifiers;
     this.keyCasts = keyCasts.clone();
     this.pgUpsertWithLedger = (dialect == JdbcDialect.POSTGRESQL) ? postgresUpsert(true) : null;
     this.pgUpsert = (dialect == JdbcDialect.POSTGRESQL) ? postgresUpsert(false) : null;
@@ -42,12 +55,12 @@ final class Sql {
 
   /** Selects the ledger's columns, and no row. */
   String probeLedgerTable() {
-    return "SELECT batch_id, applied_at FROM " + ledgerTable + " WHERE 1 = 0";
+    return "SELECT " + batchId + ", " + appliedAt + " FROM " + ledgerTable + " WHERE 1 = 0";
   }
 
   /** Selects one column, and no row: finds which column is missing. */
   String probeColumn(String column) {
-    return "SELECT " + column + " FROM " + table + " WHERE 1 = 0";
+    return "SELECT " + identifiers.quote(column) + " FROM " + table + " WHERE 1 = 0";
   }
 
   /**
@@ -65,9 +78,9 @@ final class Sql {
     }
     StringBuilder sql = new StringBuilder(256);
     if (withLedger) {
-      sql.append("WITH ledger AS (INSERT INTO ").append(ledgerTable)
-          .append(" (batch_id, applied_at) VALUES (?, ?) ON CONFLICT (batch_id) DO NOTHING")
-          .append(" RETURNING 1) ");
+      sql.append("WITH ledger AS (INSERT INTO ").append(ledgerTable).append(" (").append(batchId)
+          .append(", ").append(appliedAt).append(") VALUES (?, ?) ON CONFLICT (").append(batchId)
+          .append(") DO NOTHING RETURNING 1) ");
     }
     sql.append("INSERT INTO ").append(table).append(" AS t (").append(columnList())
         .append(") SELECT ");
@@ -101,16 +114,16 @@ final class Sql {
     switch (dialect) {
       case MARIADB:
       case MYSQL:
-        return "INSERT IGNORE INTO " + ledgerTable + " (batch_id, applied_at) VALUES (?, ?)";
+        return "INSERT IGNORE INTO " + ledgerTable + " (" + batchId + ", " + appliedAt
+            + ") VALUES (?, ?)";
       case H2:
         return "MERGE INTO " + ledgerTable + " AS l USING (VALUES (CAST(? AS VARCHAR(64)),"
-            + " CAST(? AS BIGINT))) AS s(batch_id, applied_at) ON l.batch_id = s.batch_id"
-            + " WHEN NOT MATCHED THEN INSERT (batch_id, applied_at)"
-            + " VALUES (s.batch_id, s.applied_at)";
+            + " CAST(? AS BIGINT))) AS s(i, a) ON l." + batchId + " = s.i"
+            + " WHEN NOT MATCHED THEN INSERT (" + batchId + ", " + appliedAt + ") VALUES (s.i, s.a)";
       case SQLITE:
       case POSTGRESQL:
-        return "INSERT INTO " + ledgerTable
-            + " (batch_id, applied_at) VALUES (?, ?) ON CONFLICT (batch_id) DO NOTHING";
+        return "INSERT INTO " + ledgerTable + " (" + batchId + ", " + appliedAt
+            + ") VALUES (?, ?) ON CONFLICT (" + batchId + ") DO NOTHING";
       default:
         throw new IllegalStateException("unknown dialect " + dialect);
     }
@@ -188,7 +201,7 @@ final class Sql {
 
   /** Deletes ledger rows applied before the parameter (epoch milliseconds). */
   String pruneLedger() {
-    return "DELETE FROM " + ledgerTable + " WHERE applied_at < ?";
+    return "DELETE FROM " + ledgerTable + " WHERE " + appliedAt + " < ?";
   }
 
   /**
@@ -219,36 +232,44 @@ final class Sql {
     if (!withLedger) {
       return ddl;
     }
-    String ledgerColumns = "batch_id VARCHAR(64) NOT NULL PRIMARY KEY, applied_at BIGINT NOT NULL";
+    String ledgerColumns = batchId + " VARCHAR(64) NOT NULL PRIMARY KEY, " + appliedAt
+        + " BIGINT NOT NULL";
     String simpleLedger = simpleName(ledgerTable);
-    String index = simpleLedger + "_applied_at";
+    String index = ledgerIndex;
     switch (dialect) {
       case MARIADB:
       case MYSQL:
         // MySQL has no CREATE INDEX IF NOT EXISTS: the index is part of the table.
         ddl.add("CREATE TABLE IF NOT EXISTS " + ledgerTable + " (" + ledgerColumns
-            + ", INDEX " + index + " (applied_at))");
+            + ", INDEX " + index + " (" + appliedAt + "))");
         break;
       case POSTGRESQL:
         // The index lives in its table's schema and cannot be qualified.
         ddl.add("CREATE TABLE IF NOT EXISTS " + ledgerTable + " (" + ledgerColumns + ")");
-        ddl.add("CREATE INDEX IF NOT EXISTS " + index + " ON " + ledgerTable + " (applied_at)");
+        ddl.add("CREATE INDEX IF NOT EXISTS " + index + " ON " + ledgerTable + " (" + appliedAt + ")");
         break;
       case H2:
         ddl.add("CREATE TABLE IF NOT EXISTS " + ledgerTable + " (" + ledgerColumns + ")");
         ddl.add("CREATE INDEX IF NOT EXISTS " + schemaPrefix(ledgerTable) + index + " ON "
-            + ledgerTable + " (applied_at)");
+            + ledgerTable + " (" + appliedAt + ")");
         break;
       case SQLITE:
         // SQLite qualifies the index name and leaves the table unqualified.
         ddl.add("CREATE TABLE IF NOT EXISTS " + ledgerTable + " (" + ledgerColumns + ")");
         ddl.add("CREATE INDEX IF NOT EXISTS " + schemaPrefix(ledgerTable) + index + " ON "
-            + simpleLedger + " (applied_at)");
+            + simpleLedger + " (" + appliedAt + ")");
         break;
       default:
         throw new IllegalStateException("unknown dialect " + dialect);
     }
     return ddl;
+  }
+
+  /** The ledger's DDL, for error messages. */
+  List<String> ledgerDdl() {
+    List<String> ddl = createTables(List.copyOf(java.util.Collections.nCopies(keyColumns.size(),
+        "VARCHAR(255)")), true);
+    return ddl.subList(1, ddl.size());
   }
 
   /** The counter table's DDL with the given key types, for error messages. */

@@ -1,0 +1,392 @@
+package dev.statbuffer.jdbc;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.statbuffer.BatchFlushHandler;
+import dev.statbuffer.testing.SinkContract;
+import dev.statbuffer.testing.TestBatch;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.time.LocalDate;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CyclicBarrier;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import javax.sql.DataSource;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The sink contract and the JDBC sink's own behaviour, run once per dialect by the subclasses.
+ * Each namespace gets its own tables {@code <ns>_counts} and {@code <ns>_ledger}, dropped after
+ * the test.
+ */
+abstract class JdbcSinkContractTest extends SinkContract {
+  private final List<String> tables = Collections.synchronizedList(new ArrayList<>());
+
+  /** The database under test. */
+  abstract DataSource dataSource();
+
+  /** The dialect the sink must detect. */
+  abstract JdbcDialect expectedDialect();
+
+  /** A sink over {@code <ns>_counts (k, total)} with the ledger {@code <ns>_ledger}. */
+  JdbcSink.Builder<String> builder(String ns) {
+    tables.add(ns + "_counts");
+    tables.add(ns + "_ledger");
+    return JdbcSink.<String>builder(dataSource())
+        .table(ns + "_counts").keyColumns("k").countColumn("total")
+        .ledgerTable(ns + "_ledger");
+  }
+
+  @Override
+  protected BatchFlushHandler<String> newSink(String namespace) throws Exception {
+    JdbcSink<String> sink = builder(namespace).build();
+    sink.createTables();
+    return sink;
+  }
+
+  @Override
+  protected long readTotal(String namespace, String key) throws Exception {
+    return query("SELECT total FROM " + namespace + "_counts WHERE k = ?", key);
+  }
+
+  @AfterEach
+  void dropTables() {
+    synchronized (tables) {
+      Databases.drop(dataSource(), tables.toArray(new String[0]));
+      tables.clear();
+    }
+  }
+
+  /** The single long the query returns; 0 when it returns no row. */
+  long query(String sql, Object... parameters) throws SQLException {
+    try (Connection c = dataSource().getConnection();
+        PreparedStatement s = c.prepareStatement(sql)) {
+      for (int i = 0; i < parameters.length; i++) {
+        s.setObject(i + 1, parameters[i]);
+      }
+      try (ResultSet rs = s.executeQuery()) {
+        return rs.next() ? rs.getLong(1) : 0L;
+      }
+    }
+  }
+
+  void execute(String sql) throws SQLException {
+    try (Connection c = dataSource().getConnection(); Statement s = c.createStatement()) {
+      s.execute(sql);
+    }
+  }
+
+  /** The statements one small batch costs after the first (which also checks the tables). */
+  abstract long statementsPerSmallBatch();
+
+  @Test
+  void dialect_detectedFromConnection() throws Exception {
+    JdbcSink<String> sink = builder(newNamespace()).build();
+    assertThat(sink.dialect()).isEqualTo(expectedDialect());
+  }
+
+  /** The column {@code day} in a hand-written query. */
+  String dayColumn() {
+    return "day";
+  }
+
+  record PageDay(long pageId, LocalDate day) {}
+
+  @Test
+  void compositeKeys_keyMapper_totalsPerColumnTuple() throws Exception {
+    String ns = newNamespace();
+    tables.add(ns + "_views");
+    tables.add(ns + "_ledger");
+    JdbcSink<PageDay> sink = JdbcSink.<PageDay>builder(dataSource())
+        .table(ns + "_views").keyColumns("page_id", "day").countColumn("views")
+        .keyMapper(k -> new Object[] {k.pageId(), k.day()})
+        .keyColumnTypes("BIGINT", "DATE")
+        .ledgerTable(ns + "_ledger")
+        .build();
+    sink.createTables();
+    LocalDate monday = LocalDate.of(2024, 3, 4);
+    LocalDate tuesday = monday.plusDays(1);
+    sink.flush(TestBatch.of(Map.of(new PageDay(1, monday), 5L, new PageDay(1, tuesday), 7L,
+        new PageDay(2, monday), -3L)));
+    sink.flush(TestBatch.of(Map.of(new PageDay(1, monday), 10L, new PageDay(2, monday), 1L)));
+    String read = "SELECT views FROM " + ns + "_views WHERE page_id = ? AND " + dayColumn()
+        + " = ?";
+    assertThat(query(read, 1L, monday)).isEqualTo(15L);
+    assertThat(query(read, 1L, tuesday)).isEqualTo(7L);
+    assertThat(query(read, 2L, monday)).isEqualTo(-2L);
+    assertThat(query("SELECT COUNT(*) FROM " + ns + "_views")).isEqualTo(3L);
+  }
+
+  @Test
+  void keysMappedToOneRow_countsAdded() throws Exception {
+    String ns = newNamespace();
+    JdbcSink<String> sink = builder(ns)
+        .keyMapper(k -> new Object[] {k.toLowerCase(java.util.Locale.ROOT)}).build();
+    sink.createTables();
+    sink.flush(TestBatch.of(Map.of("home", 1L, "HOME", 2L, "Home", 4L, "about", 3L)));
+    assertThat(readTotal(ns, "home")).isEqualTo(7L);
+    assertThat(readTotal(ns, "about")).isEqualTo(3L);
+  }
+
+  @Test
+  void keyMapper_wrongNumberOfValues_illegalArgumentNamingColumns() throws Exception {
+    String ns = newNamespace();
+    JdbcSink<String> sink = builder(ns).keyMapper(k -> new Object[] {k, k}).build();
+    sink.createTables();
+    assertThatThrownBy(() -> sink.flush(TestBatch.of(Map.of("a", 1L))))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("2 values").hasMessageContaining("[k]");
+    assertThat(sink.stats().failures()).isEqualTo(1);
+  }
+
+  @Test
+  void exactlyOnceOff_retriedBatch_countedTwice() throws Exception {
+    String ns = newNamespace();
+    JdbcSink<String> sink = builder(ns).exactlyOnce(false).build();
+    sink.createTables();
+    TestBatch<String> batch = TestBatch.of(Map.of("x", 7L));
+    sink.flush(batch);
+    sink.flush(batch.retry());
+    assertThat(readTotal(ns, "x")).isEqualTo(14L);
+    assertThat(sink.stats().duplicates()).isZero();
+  }
+
+  @Test
+  void retriedBatch_acknowledgedAsDuplicate() throws Exception {
+    String ns = newNamespace();
+    JdbcSink<String> sink = builder(ns).build();
+    sink.createTables();
+    TestBatch<String> batch = TestBatch.of(Map.of("x", 7L, "y", 1L));
+    sink.flush(batch);
+    sink.flush(batch.retry());
+    JdbcSinkStats stats = sink.stats();
+    assertThat(stats.batches()).isEqualTo(2);
+    assertThat(stats.applied()).isEqualTo(1);
+    assertThat(stats.duplicates()).isEqualTo(1);
+    assertThat(stats.rows()).isEqualTo(2);
+    assertThat(query("SELECT COUNT(*) FROM " + ns + "_ledger")).isEqualTo(1L);
+  }
+
+  @Test
+  void smallBatch_fewStatements() throws Exception {
+    String ns = newNamespace();
+    JdbcSink<String> sink = builder(ns).build();
+    sink.createTables();
+    sink.flush(TestBatch.of(Map.of("warm", 1L))); // checks the tables and prunes the ledger
+    Map<String, Long> counts = new LinkedHashMap<>();
+    for (int i = 0; i < 500; i++) {
+      counts.put("key" + i, (long) i + 1);
+    }
+    long before = sink.stats().statements();
+    sink.flush(TestBatch.of(counts));
+    assertThat(sink.stats().statements() - before).isEqualTo(statementsPerSmallBatch());
+    assertThat(readTotal(ns, "key499")).isEqualTo(500L);
+  }
+
+  @Test
+  void largeBatch_splitIntoStatementsOfMaxRows_totalsExact() throws Exception {
+    String ns = newNamespace();
+    JdbcSink<String> sink = builder(ns).maxRowsPerStatement(10).build();
+    sink.createTables();
+    sink.flush(TestBatch.of(Map.of("warm", 1L)));
+    Map<String, Long> counts = new LinkedHashMap<>();
+    for (int i = 0; i < 95; i++) {
+      counts.put("key" + i, (long) (i % 2 == 0 ? i + 1 : -i));
+    }
+    long before = sink.stats().statements();
+    TestBatch<String> batch = TestBatch.of(counts);
+    sink.flush(batch);
+    sink.flush(batch.retry());
+    // 10 upserts (the first carries the ledger on PostgreSQL) + commit, plus a ledger insert
+    // elsewhere; the duplicate costs a ledger insert and a rollback.
+    long expected = (expectedDialect() == JdbcDialect.POSTGRESQL) ? 11 + 2 : 12 + 2;
+    assertThat(sink.stats().statements() - before).isEqualTo(expected);
+    for (int i = 0; i < 95; i++) {
+      assertThat(readTotal(ns, "key" + i)).as("key" + i).isEqualTo(counts.get("key" + i));
+    }
+  }
+
+  @Test
+  void sameBatchFromManyThreads_appliedOnce() throws Exception {
+    String ns = newNamespace();
+    JdbcSink<String> sink = builder(ns).build();
+    sink.createTables();
+    TestBatch<String> batch = TestBatch.of(Map.of("a", 3L, "b", 4L, "c", 5L));
+    int threads = 4;
+    CyclicBarrier barrier = new CyclicBarrier(threads);
+    ExecutorService pool = Executors.newFixedThreadPool(threads);
+    try {
+      List<Future<?>> results = new ArrayList<>();
+      for (int t = 0; t < threads; t++) {
+        results.add(pool.submit(() -> {
+          barrier.await();
+          // As the buffer would: retry a failed attempt (a busy embedded database, a deadlock).
+          for (int attempt = 1; ; attempt++) {
+            try {
+              sink.flush(batch);
+              return null;
+            } catch (SQLException e) {
+              if (attempt == 20) {
+                throw e;
+              }
+              Thread.sleep(10);
+            }
+          }
+        }));
+      }
+      for (Future<?> result : results) {
+        result.get(60, TimeUnit.SECONDS);
+      }
+    } finally {
+      pool.shutdownNow();
+    }
+    assertThat(readTotal(ns, "a")).isEqualTo(3L);
+    assertThat(readTotal(ns, "b")).isEqualTo(4L);
+    assertThat(readTotal(ns, "c")).isEqualTo(5L);
+    assertThat(sink.stats().applied()).isEqualTo(1);
+  }
+
+  @Test
+  void ledger_rowsOlderThanRetention_pruned() throws Exception {
+    String ns = newNamespace();
+    AtomicLong now = new AtomicLong(1_000_000);
+    JdbcSink<String> sink = builder(ns).ledgerRetention(Duration.ofSeconds(10))
+        .ledgerPruneInterval(Duration.ofDays(1)).clock(now::get).build();
+    sink.createTables();
+    for (int i = 0; i < 3; i++) {
+      sink.flush(TestBatch.of(Map.of("k" + i, 1L)));
+      now.addAndGet(1_000);
+    }
+    sink.flush(TestBatch.of(Map.of("recent", 1L)));
+    now.addAndGet(10_000);
+    // The first flush pruned an empty ledger; the next two did not prune (interval of a day).
+    assertThat(query("SELECT COUNT(*) FROM " + ns + "_ledger")).isEqualTo(4L);
+    assertThat(sink.pruneLedger()).isEqualTo(3L);
+    assertThat(query("SELECT COUNT(*) FROM " + ns + "_ledger")).isEqualTo(1L);
+    assertThat(sink.stats().prunedLedgerRows()).isEqualTo(3L);
+  }
+
+  @Test
+  void ledger_pruneIntervalZero_prunesAfterEveryBatch() throws Exception {
+    String ns = newNamespace();
+    AtomicLong now = new AtomicLong(1_000_000);
+    JdbcSink<String> sink = builder(ns).ledgerRetention(Duration.ofSeconds(10))
+        .ledgerPruneInterval(Duration.ZERO).clock(now::get).build();
+    sink.createTables();
+    sink.flush(TestBatch.of(Map.of("a", 1L)));
+    now.addAndGet(10_001);
+    sink.flush(TestBatch.of(Map.of("a", 1L)));
+    assertThat(query("SELECT COUNT(*) FROM " + ns + "_ledger")).isEqualTo(1L);
+    assertThat(readTotal(ns, "a")).isEqualTo(2L);
+  }
+
+  @Test
+  void missingTable_flush_errorNamesTableAndCreateTables() throws Exception {
+    String ns = newNamespace();
+    JdbcSink<String> sink = builder(ns).build();
+    assertThatThrownBy(() -> sink.flush(TestBatch.of(Map.of("a", 1L))))
+        .isInstanceOf(SQLException.class)
+        .hasMessageContaining(ns + "_counts")
+        .hasMessageContaining("does not exist")
+        .hasMessageContaining("createTables()")
+        .hasMessageContaining("CREATE TABLE IF NOT EXISTS ")
+        .hasMessageContaining("PRIMARY KEY");
+    assertThat(sink.stats().failures()).isEqualTo(1);
+    // The fix works without a new sink: the tables are checked again.
+    sink.createTables();
+    sink.flush(TestBatch.of(Map.of("a", 1L)));
+    assertThat(readTotal(ns, "a")).isEqualTo(1L);
+  }
+
+  @Test
+  void missingLedger_flush_errorNamesLedger() throws Exception {
+    String ns = newNamespace();
+    JdbcSink<String> sink = builder(ns).build();
+    sink.createTables();
+    execute("DROP TABLE " + ns + "_ledger");
+    assertThatThrownBy(() -> sink.flush(TestBatch.of(Map.of("a", 1L))))
+        .isInstanceOf(SQLException.class)
+        .hasMessageContaining("ledger table " + ns + "_ledger")
+        .hasMessageContaining("createTables()")
+        .hasMessageContaining("exactlyOnce(false)");
+  }
+
+  @Test
+  void wrongCountColumn_flush_errorNamesColumn() throws Exception {
+    String ns = newNamespace();
+    builder(ns).build().createTables();
+    JdbcSink<String> sink = builder(ns).countColumn("hits").build();
+    assertThatThrownBy(() -> sink.flush(TestBatch.of(Map.of("a", 1L))))
+        .isInstanceOf(SQLException.class)
+        .hasMessageContaining("table " + ns + "_counts has no column hits")
+        .hasMessageContaining("countColumn(...)");
+  }
+
+  @Test
+  void tableDroppedAfterFirstFlush_errorNamesTable() throws Exception {
+    String ns = newNamespace();
+    JdbcSink<String> sink = builder(ns).build();
+    sink.createTables();
+    sink.flush(TestBatch.of(Map.of("a", 1L)));
+    execute("DROP TABLE " + ns + "_counts");
+    assertThatThrownBy(() -> sink.flush(TestBatch.of(Map.of("a", 1L))))
+        .isInstanceOf(SQLException.class)
+        .hasMessageContaining(ns + "_counts")
+        .hasMessageContaining("createTables()");
+  }
+
+  @Test
+  void constraintViolation_errorNamesTableAndSaysWhatToDo() throws Exception {
+    String ns = newNamespace();
+    tables.add(ns + "_counts");
+    tables.add(ns + "_ledger");
+    execute("CREATE TABLE " + ns + "_counts (k VARCHAR(50) NOT NULL PRIMARY KEY,"
+        + " total BIGINT NOT NULL, label VARCHAR(20) NOT NULL)");
+    JdbcSink<String> sink = builder(ns).build();
+    sink.createTables();
+    assertThatThrownBy(() -> sink.flush(TestBatch.of(Map.of("a", 1L))))
+        .isInstanceOf(SQLException.class)
+        .hasMessageContaining("violated a constraint of table " + ns + "_counts")
+        .hasMessageContaining("defaults");
+  }
+
+  @Test
+  void createTables_twice_idempotent() throws Exception {
+    String ns = newNamespace();
+    JdbcSink<String> sink = builder(ns).build();
+    sink.createTables();
+    sink.createTables();
+    sink.flush(TestBatch.of(Map.of("a", 2L)));
+    assertThat(readTotal(ns, "a")).isEqualTo(2L);
+  }
+
+  @Test
+  void singleRowUpsertSql_addsOneCount() throws Exception {
+    String ns = newNamespace();
+    JdbcSink<String> sink = builder(ns).build();
+    sink.createTables();
+    try (Connection c = dataSource().getConnection();
+        PreparedStatement s = c.prepareStatement(sink.singleRowUpsertSql())) {
+      for (int i = 0; i < 3; i++) {
+        s.setString(1, "a");
+        s.setLong(2, 5);
+        s.executeUpdate();
+      }
+    }
+    assertThat(readTotal(ns, "a")).isEqualTo(15L);
+  }
+}

@@ -1,0 +1,23 @@
+package dev.statbuffer.jdbc;
+
+import javax.sql.DataSource;
+
+/** The contract against SQLite in a temporary file. */
+class SqliteJdbcSinkTest extends JdbcSinkContractTest {
+  private static final DataSource SQLITE = Databases.sqlite();
+
+  @Override
+  DataSource dataSource() {
+    return SQLITE;
+  }
+
+  @Override
+  JdbcDialect expectedDialect() {
+    return JdbcDialect.SQLITE;
+  }
+
+  @Override
+  long statementsPerSmallBatch() {
+    return 4; // ledger insert and upsert in two statements (999 parameters: 499 rows each), commit
+  }
+}
