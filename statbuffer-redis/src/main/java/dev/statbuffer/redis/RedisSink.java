@@ -334,7 +334,10 @@ public final class RedisSink<K> implements BatchFlushHandler<K>, AutoCloseable {
     roundTrips.add(nodes.size());
   }
 
-  /** Waits, up to the timeout for all together, for every part's reply. */
+  /**
+   * Waits, up to the timeout for all together, for every part's reply. A part whose reply came
+   * is collected even when the deadline passed while waiting for an earlier part.
+   */
   private void await(List<Part> parts) throws InterruptedException {
     long deadline = System.nanoTime() + timeout.toNanos();
     for (Part part : parts) {
@@ -342,22 +345,34 @@ public final class RedisSink<K> implements BatchFlushHandler<K>, AutoCloseable {
         continue;
       }
       for (;;) {
+        if (part.future.isDone()) {
+          collect(part);
+          break;
+        }
         long left = deadline - System.nanoTime();
         if (left <= 0) {
           break;
         }
         try {
-          Long reply = part.future.get(Math.min(left, REFLUSH_NANOS), TimeUnit.NANOSECONDS);
-          part.result = (reply != null && reply == 1L) ? Part.APPLIED : Part.SKIPPED;
-          break;
+          part.future.get(Math.min(left, REFLUSH_NANOS), TimeUnit.NANOSECONDS);
         } catch (TimeoutException e) {
           // Commands re-queued by a redirection or a reconnect wait for a flush: push them out.
           transport.flushCommands();
         } catch (ExecutionException e) {
-          part.failure = (e.getCause() != null) ? e.getCause() : e;
-          break;
+          // collected on the next turn
         }
       }
+    }
+  }
+
+  private static void collect(Part part) throws InterruptedException {
+    try {
+      Long reply = part.future.get();
+      part.result = (reply != null && reply == 1L) ? Part.APPLIED : Part.SKIPPED;
+    } catch (ExecutionException e) {
+      part.failure = (e.getCause() != null) ? e.getCause() : e;
+    } catch (java.util.concurrent.CancellationException e) {
+      part.failure = e;
     }
   }
 
