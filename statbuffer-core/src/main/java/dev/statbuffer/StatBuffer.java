@@ -509,9 +509,6 @@ public final class StatBuffer<K> implements AutoCloseable {
         retireInto(window, batcher);
       }
       batcher.finish();
-      for (int i = 0; i < WHEEL_SIZE; i++) {
-        wheel.set(i, null); // every window is retired; let them go
-      }
       submitNow(out);
       // Retries waiting out a backoff go again now.
       for (Delivery<K> delivery : inFlight) {
