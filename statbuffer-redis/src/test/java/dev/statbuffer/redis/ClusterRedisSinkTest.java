@@ -54,12 +54,12 @@ class ClusterRedisSinkTest extends RedisSinkTestBase {
   static void stopCluster() {
     try {
       nodes.forEach(StatefulRedisConnection::close);
-      nodeClients.forEach(RedisClient::shutdown);
+      nodeClients.forEach(c -> c.shutdown(Duration.ZERO, Duration.ofSeconds(5)));
       if (admin != null) {
         admin.close();
       }
       if (client != null) {
-        client.shutdown();
+        client.shutdown(Duration.ZERO, Duration.ofSeconds(5));
       }
     } finally {
       if (cluster != null) {

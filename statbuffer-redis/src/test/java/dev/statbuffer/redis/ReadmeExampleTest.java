@@ -44,7 +44,7 @@ class ReadmeExampleTest {
       assertThat(check.sync().hget(ns + "views:2024-05-01", "home")).isEqualTo("1");
       check.sync().del(ns + "views:2024-05-01");
     } finally {
-      redisClient.shutdown();
+      redisClient.shutdown(Duration.ZERO, Duration.ofSeconds(5));
     }
   }
 }

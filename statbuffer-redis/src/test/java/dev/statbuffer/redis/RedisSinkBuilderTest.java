@@ -21,7 +21,7 @@ class RedisSinkBuilderTest {
 
   @AfterAll
   static void shutdown() {
-    client.shutdown();
+    client.shutdown(Duration.ZERO, Duration.ofSeconds(5));
   }
 
   private static RedisSink.Builder<String> builder() {

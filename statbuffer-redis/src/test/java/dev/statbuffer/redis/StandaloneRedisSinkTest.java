@@ -8,6 +8,7 @@ import io.lettuce.core.RedisClient;
 import io.lettuce.core.RedisURI;
 import io.lettuce.core.api.StatefulRedisConnection;
 import io.lettuce.core.cluster.api.sync.RedisClusterCommands;
+import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
@@ -34,7 +35,7 @@ class StandaloneRedisSinkTest extends RedisSinkTestBase {
     if (admin != null) {
       admin.close();
     }
-    client.shutdown();
+    client.shutdown(Duration.ZERO, Duration.ofSeconds(5));
   }
 
   @Override
