@@ -524,12 +524,15 @@ public final class StatBuffer<K> implements AutoCloseable {
   }
 
   private void awaitDeliveries() {
-    while (!inFlight.isEmpty()) {
+    for (;;) {
+      // Deliveries settle concurrently: take one with hasNext()/next() on one iterator, never
+      // isEmpty() and then next() on another (the stress test caught that race).
+      java.util.Iterator<Delivery<K>> iterator = inFlight.iterator();
       long remaining = closeDeadline - ticker.read();
-      if (remaining <= 0) {
+      if (!iterator.hasNext() || remaining <= 0) {
         break;
       }
-      Delivery<K> next = inFlight.iterator().next();
+      Delivery<K> next = iterator.next();
       try {
         next.done.get(Math.min(remaining, TimeUnit.MILLISECONDS.toNanos(50)),
             TimeUnit.NANOSECONDS);

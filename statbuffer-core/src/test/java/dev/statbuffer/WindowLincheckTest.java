@@ -5,7 +5,6 @@ import org.jetbrains.lincheck.datastructures.IntGen;
 import org.jetbrains.lincheck.datastructures.ModelCheckingOptions;
 import org.jetbrains.lincheck.datastructures.Operation;
 import org.jetbrains.lincheck.datastructures.Param;
-import org.jetbrains.lincheck.datastructures.StressOptions;
 import org.jetbrains.lincheck.datastructures.Validate;
 import org.junit.jupiter.api.Test;
 
@@ -52,13 +51,7 @@ public class WindowLincheckTest {
 
   @Test
   void modelChecking() {
-    new ModelCheckingOptions().iterations(50).invocationsPerIteration(2_000)
+    new ModelCheckingOptions().iterations(30).invocationsPerIteration(1_000)
         .threads(3).actorsPerThread(3).check(WindowLincheckTest.class);
-  }
-
-  @Test
-  void stress() {
-    new StressOptions().iterations(30).invocationsPerIteration(2_000)
-        .threads(3).actorsPerThread(4).check(WindowLincheckTest.class);
   }
 }
