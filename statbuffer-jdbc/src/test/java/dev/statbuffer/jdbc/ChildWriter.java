@@ -20,6 +20,7 @@ public final class ChildWriter {
    *
    * @param args URL, namespace, seed, increments, keys
    */
+  @SuppressWarnings("try") // close() inside the block delivers everything before the check
   public static void main(String[] args) throws Exception {
     String url = args[0];
     String ns = args[1];

@@ -102,6 +102,7 @@ class ConnectionCutTest {
   }
 
   @Test
+  @SuppressWarnings("try") // close() inside the block is the step under test
   void ledgerOff_commitReplyLost_retryCountsTwice() throws Exception {
     try (FaultyProxy proxy = new FaultyProxy(Databases.POSTGRES_HOST, Databases.POSTGRES_PORT,
         firstCommitReplyLost())) {
@@ -125,6 +126,7 @@ class ConnectionCutTest {
   }
 
   @Test
+  @SuppressWarnings("try") // close() inside the block is the step under test
   void ledgerOn_commitReplyLost_retryAppliedOnce() throws Exception {
     try (FaultyProxy proxy = new FaultyProxy(Databases.POSTGRES_HOST, Databases.POSTGRES_PORT,
         firstCommitReplyLost())) {
@@ -170,6 +172,7 @@ class ConnectionCutTest {
    * right after its commit, while two threads count into a buffer: the totals are exact.
    */
   @Test
+  @SuppressWarnings("try") // close() inside the block is the step under test
   void ledgerOn_randomCuts_totalsExact() throws Exception {
     SplittableRandom schedule = new SplittableRandom(SEED);
     Fault[] faults = new Fault[100_000];
