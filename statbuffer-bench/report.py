@@ -186,6 +186,46 @@ def memory_table(out, memory, verdicts):
     verdicts["memory"] = (per_key.get("statBuffer", {}).get("median"), base)
 
 
+def sink_table(out, entries, stats_path):
+    out.append("\n### Sinks: buffered against one write per increment\n")
+    if not entries:
+        out.append("Not measured (no sinks.json).\n")
+        return
+    statements = {}
+    if os.path.exists(stats_path):
+        with open(stats_path, encoding="utf-8") as handle:
+            for line in handle:
+                if line.strip():
+                    record = json.loads(line)
+                    statements.setdefault(record["benchmark"], []).append(record["statements"])
+    out.append("Increments over 10 000 uniform keys written to a local store, one thread. "
+               "`Buffered`: every increment through StatBuffer (interval 1 s) and the sink, then "
+               "`flushAll().join()`; `direct`: one auto-commit single-row upsert (H2, in-memory "
+               "and embedded, so no network round trip) or one synchronous `INCRBY` (redis-server "
+               "on loopback) per increment. Rate = increments / wall time of the whole run "
+               "(median of runs). Statements: SQL statements (JDBC) or round trips (Redis) per run.\n")
+    out.append("| store | way | increments per run | ms per run | increments/s | statements per run | speedup |")
+    out.append("|---|---|---:|---:|---:|---:|---:|")
+    rates = {}
+    rows = []
+    for entry in entries:
+        name = method(entry)
+        params = entry.get("params", {})
+        count = int(params.get("directIncrements" if name.endswith("Direct") else "increments"))
+        ms, _ = median_of(entry["primaryMetric"])
+        rate = count / (ms / 1000.0) if ms > 0 else float("nan")
+        rates[name] = rate
+        stmts = statements.get(name)
+        rows.append((name, count, ms, rate,
+                     f"{statistics.median(stmts):,.0f}" if stmts else "n/a"))
+    for name, count, ms, rate, stmts in sorted(rows):
+        store = "JDBC (H2)" if name.startswith("jdbc") else "Redis"
+        way = "buffered" if name.endswith("Buffered") else "direct"
+        direct = rates.get(name.replace("Buffered", "Direct"))
+        speedup = f"{rate / direct:,.0f}x" if way == "buffered" and direct else ""
+        out.append(f"| {store} | {way} | {count:,} | {fmt(ms)} | {rate:,.0f} | {stmts} | {speedup} |")
+
+
 def targets(out, verdicts):
     out.append("\n## Targets of issue 3\n")
     out.append("| target | measured | verdict |")
@@ -245,15 +285,12 @@ def main():
     else:
         out.append("Increment benchmarks: not measured.\n")
     memory_table(out, load(os.path.join(results, "memory.json")), verdicts)
-    drain_table(out, load(os.path.join(results, "drain.json")), verdicts)
+    drain = (load(os.path.join(results, "drain.json")) or []) + \
+        (load(os.path.join(results, "drain-perkey.json")) or [])
+    drain_table(out, drain, verdicts)
     sustained_table(out, load(os.path.join(results, "sustained.json")))
-    sinks = load(os.path.join(results, "sinks.json"))
-    if sinks:
-        out.append("\n### Sinks\n")
-        for entry in sinks:
-            score, _ = median_of(entry["primaryMetric"])
-            out.append(f"- {entry['benchmark']} {entry.get('params', {})}: {score:,.1f} "
-                       f"{entry['primaryMetric']['scoreUnit']}")
+    sink_table(out, load(os.path.join(results, "sinks.json")),
+               os.path.join(results, "sink-stats.jsonl"))
     targets(out, verdicts)
     notes = sys.argv[3] if len(sys.argv) > 3 else ""
     if notes and os.path.exists(notes):
