@@ -3,7 +3,8 @@
 
 Usage: report.py RESULTS_DIR OUTPUT_MD [NOTES_MD]
 
-RESULTS_DIR holds increment-t1.json, increment-t2.json, drain.json, sustained.json (JMH JSON),
+RESULTS_DIR holds increment-t<threads>-<case>.json, drain*.json, sustained.json, sinks.json (JMH
+JSON), sink-stats.jsonl (SinkBenchmark),
 memory.json (MemoryFootprint), and machine.txt / command.txt (free text). Missing files are
 reported as missing rather than failing the whole report. NOTES_MD (the hand-written analysis
 of the figures) is appended as it is.
@@ -276,10 +277,10 @@ def main():
     out.append("```\n" + text("command.txt") + "\n```\n")
     out.append("## Results\n")
     runs = {}
-    for threads in (1, 2):
-        data = load(os.path.join(results, f"increment-t{threads}.json"))
-        if data:
-            runs[threads] = data
+    for name in sorted(os.listdir(results)):
+        if name.startswith("increment-t") and name.endswith(".json"):
+            threads = int(name[len("increment-t"):].split("-")[0].split(".")[0])
+            runs.setdefault(threads, []).extend(load(os.path.join(results, name)) or [])
     if runs:
         increment_tables(out, runs, verdicts)
     else:

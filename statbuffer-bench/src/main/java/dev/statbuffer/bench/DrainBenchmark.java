@@ -45,7 +45,10 @@ public class DrainBenchmark {
     @Param({"1000000"})
     public int pendingKeys;
 
-    /** {@code batch}: a no-op {@code BatchFlushHandler}; {@code perKey}: a no-op {@code FlushHandler}. */
+    /**
+     * {@code batch}: a no-op {@code BatchFlushHandler}; {@code perKey}: a no-op
+     * {@code FlushHandler}.
+     */
     @Param({"batch", "perKey"})
     public String handler;
 

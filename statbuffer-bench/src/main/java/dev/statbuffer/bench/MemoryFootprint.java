@@ -8,7 +8,6 @@ import java.lang.ref.Reference;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -189,14 +188,5 @@ public final class MemoryFootprint {
     Arrays.sort(sorted);
     int middle = sorted.length / 2;
     return (sorted.length % 2 == 1) ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
-  }
-
-  /**
-   * Lists the implementations (for tests).
-   *
-   * @return a copy of {@link #IMPLEMENTATIONS}
-   */
-  public static List<String> implementations() {
-    return new ArrayList<>(IMPLEMENTATIONS);
   }
 }

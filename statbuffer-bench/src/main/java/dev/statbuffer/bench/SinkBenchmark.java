@@ -149,7 +149,8 @@ public class SinkBenchmark {
      */
     @TearDown(Level.Invocation)
     public void check() throws SQLException {
-      long direct = "jdbcDirect".equals(ran) ? expected : sink.stats().statements() - statementsBefore;
+      long direct = "jdbcDirect".equals(ran)
+          ? expected : sink.stats().statements() - statementsBefore;
       SinkBenchmark.check(ran, expected, total());
       record(ran, expected, direct);
     }
@@ -157,7 +158,8 @@ public class SinkBenchmark {
     long total() throws SQLException {
       try (Connection connection = dataSource.getConnection();
           Statement statement = connection.createStatement();
-          ResultSet rows = statement.executeQuery("SELECT COALESCE(SUM(views), 0) FROM page_views")) {
+          ResultSet rows =
+              statement.executeQuery("SELECT COALESCE(SUM(views), 0) FROM page_views")) {
         rows.next();
         return rows.getLong(1);
       }
@@ -232,7 +234,8 @@ public class SinkBenchmark {
     /** Checks, outside the timed region, that Redis holds every increment; records round trips. */
     @TearDown(Level.Invocation)
     public void check() {
-      long trips = "redisDirect".equals(ran) ? expected : sink.stats().roundTrips() - roundTripsBefore;
+      long trips = "redisDirect".equals(ran)
+          ? expected : sink.stats().roundTrips() - roundTripsBefore;
       SinkBenchmark.check(ran, expected, total(keys));
       record(ran, expected, trips);
     }

@@ -107,8 +107,9 @@ public class SustainedBenchmark {
     @Override
     public void flush(FlushBatch<String> batch) {
       int size = batch.counts().size();
-      long deadline = System.nanoTime() + size * HANDLER_NANOS_PER_KEY;
-      for (long left = size * HANDLER_NANOS_PER_KEY; left > 0; left = deadline - System.nanoTime()) {
+      long cost = size * HANDLER_NANOS_PER_KEY;
+      long deadline = System.nanoTime() + cost;
+      for (long left = cost; left > 0; left = deadline - System.nanoTime()) {
         LockSupport.parkNanos(left);
       }
       flushedKeys.addAndGet(size);
