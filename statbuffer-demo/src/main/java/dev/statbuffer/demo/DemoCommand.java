@@ -19,6 +19,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Properties;
 import java.util.concurrent.Callable;
+import java.util.function.UnaryOperator;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.ITypeConverter;
@@ -55,6 +56,13 @@ import picocli.CommandLine.UnmatchedArgumentException;
             + " then reads the totals back from the store and checks them against its own count."
             + " Ctrl-C stops the traffic, dumps the buffer, verifies and prints the summary.",
         ""},
+    footerHeading = "%nDefault URLs:%n",
+    footer = {
+        "  h2        jdbc:h2:file:DIR/statbuffer-demo          (DIR: --data)",
+        "  sqlite    jdbc:sqlite:DIR/statbuffer-demo.sqlite",
+        "  postgres  jdbc:postgresql://127.0.0.1:5432/test?user=postgres",
+        "  mariadb   jdbc:mariadb://127.0.0.1:3306/test?user=root",
+        "  redis     redis://127.0.0.1:6379"},
     exitCodeListHeading = "%nExit status:%n",
     exitCodeList = {
         "0:the totals read back from the store equal the demo's counts",
@@ -139,12 +147,8 @@ public final class DemoCommand implements Callable<Integer> {
   Store store = Store.H2;
 
   @Option(names = "--url", paramLabel = "URL",
-      description = {"The store to use instead of the default: a JDBC URL (jdbc:h2:...,"
-          + " jdbc:sqlite:..., jdbc:postgresql://host:port/db?user=..., jdbc:mariadb://...)"
-          + " or redis://host:port. Defaults: h2 and sqlite, a file under --data;"
-          + " postgres jdbc:postgresql://127.0.0.1:5432/test?user=postgres;"
-          + " mariadb jdbc:mariadb://127.0.0.1:3306/test?user=root;"
-          + " redis redis://127.0.0.1:6379."})
+      description = "Where the store is, instead of its default (see Default URLs below): a"
+          + " JDBC URL for h2, sqlite, postgres and mariadb; redis://HOST:PORT for redis.")
   String url;
 
   @Option(names = "--data", paramLabel = "DIR",
@@ -192,6 +196,9 @@ public final class DemoCommand implements Callable<Integer> {
 
   /** Whether stdout is a terminal: set by {@link #main} only, so tests print plain lines. */
   boolean terminal;
+
+  /** Tests: wraps the store, to make the verification fail on purpose. */
+  UnaryOperator<DemoStore> storeDecorator = UnaryOperator.identity();
 
   /**
    * Runs the demo and exits with its status.
@@ -316,7 +323,7 @@ public final class DemoCommand implements Callable<Integer> {
       target = defaultUrl(store, dataDir);
     }
     long seedValue = (seed != null) ? seed : new SecureRandom().nextLong();
-    try (DemoStore demoStore = openStore(target, runId)) {
+    try (DemoStore demoStore = storeDecorator.apply(openStore(target, runId))) {
       out.printf(Locale.ROOT, "StatBuffer demo: %d thread%s, %,d pages (Zipf %s), flush interval"
               + " %s, %s%n",
           threads, (threads == 1) ? "" : "s", keys, zipf, DurationConverter.format(interval),

@@ -63,6 +63,9 @@ final class DurationConverter implements ITypeConverter<Duration> {
    */
   static String format(Duration duration) {
     long millis = duration.toMillis();
+    if (duration.isZero()) {
+      return "0s";
+    }
     if (millis < 1_000 && millis * 1_000_000 == duration.toNanos()) {
       return millis + "ms";
     }
