@@ -55,7 +55,7 @@ final class JdbcDemoStore implements DemoStore {
     config.setDataSourceProperties(driverProperties);
     config.setMaximumPoolSize(poolSize);
     config.setMinimumIdle(0);
-    config.setConnectionTimeout(10_000);
+    config.setConnectionTimeout(5_000); // a server that is down is reported within 5 s
     config.setPoolName("statbuffer-demo");
     // Connect on first use, so that an unreachable server is reported by prepare().
     config.setInitializationFailTimeout(-1);
