@@ -37,6 +37,15 @@ final class Errors {
         || message(e).contains("does not match any primary key or unique constraint"); // SQLite
   }
 
+  /**
+   * H2 only: a concurrent transaction inserted the same new key (or batch id) first. H2's MERGE
+   * reports this as a unique-key violation rather than waiting; the transaction rolled back and
+   * applying it again is safe.
+   */
+  static boolean isInsertRace(SQLException e, JdbcDialect dialect) {
+    return dialect == JdbcDialect.H2 && state(e).equals("23505");
+  }
+
   /** A constraint (not null, unique, check, foreign key) rejected a row. */
   static boolean isConstraintViolation(SQLException e) {
     return state(e).startsWith("23")

@@ -79,6 +79,8 @@ import javax.sql.DataSource;
  * @param <K> the buffer's key type
  */
 public final class JdbcSink<K> implements BatchFlushHandler<K> {
+  /** How often one flush re-applies a batch that lost an insert race on H2. */
+  private static final int INSERT_RACE_ATTEMPTS = 5;
   private static final Logger LOGGER = System.getLogger(JdbcSink.class.getName());
   private static final Pattern IDENTIFIER = Pattern.compile("[A-Za-z_][A-Za-z0-9_]*");
   private static final Pattern TABLE = Pattern.compile(
@@ -167,7 +169,7 @@ public final class JdbcSink<K> implements BatchFlushHandler<K> {
       Sql sql = plan();
       boolean wasApplied;
       try (Connection connection = dataSource.getConnection()) {
-        wasApplied = apply(connection, sql, batch.id(), rows);
+        wasApplied = applyRacing(connection, sql, batch.id(), rows);
         if (wasApplied) {
           applied.increment();
           rowsWritten.add(rows.size());
@@ -298,6 +300,27 @@ public final class JdbcSink<K> implements BatchFlushHandler<K> {
   // ---------------------------------------------------------------------------------------------
   // Applying a batch
   // ---------------------------------------------------------------------------------------------
+
+  /**
+   * {@link #apply}, again when H2 reports that a concurrent writer inserted one of the same new
+   * keys first. H2's {@code MERGE} does not wait for that writer's row the way the other
+   * dialects' upserts do; it fails with a unique-key violation instead, and its transaction rolls
+   * back, so the retry (which now finds the row, or the batch id in the ledger) is safe.
+   */
+  private boolean applyRacing(Connection connection, Sql sql, String batchId, List<Row> rows)
+      throws SQLException {
+    for (int attempt = 1; ; attempt++) {
+      try {
+        return apply(connection, sql, batchId, rows);
+      } catch (SQLException e) {
+        if (attempt >= INSERT_RACE_ATTEMPTS || !Errors.isInsertRace(e, sql.dialect)) {
+          throw e;
+        }
+        LOGGER.log(Level.DEBUG, () -> "Batch " + batchId + " raced a concurrent insert of the"
+            + " same new key into " + table + "; applying it again");
+      }
+    }
+  }
 
   /**
    * Writes the rows in one transaction.
@@ -724,6 +747,11 @@ public final class JdbcSink<K> implements BatchFlushHandler<K> {
 
   /** Turns a failure of a batch into one whose message says what to do, when the sink knows. */
   private SQLException explain(SQLException e, String batchId) {
+    Sql checked = plan;
+    if (checked != null && Errors.isInsertRace(e, checked.dialect)) {
+      return Errors.explained("Batch " + batchId + " kept racing concurrent inserts of the same"
+          + " new keys into " + table + "; nothing of it was written and the buffer retries it", e);
+    }
     if (Errors.isTransient(e)) {
       return e; // deadlock, serialization failure, broken connection: the retry is the fix
     }
