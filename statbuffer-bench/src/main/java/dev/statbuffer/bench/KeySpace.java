@@ -114,6 +114,11 @@ public class KeySpace {
    */
   @State(Scope.Thread)
   public static class Cursor {
+    /**
+     * Consecutive seeds. Not seeds that differ by SplittableRandom's own gamma (0x9E3779B97F4A7C15):
+     * those give the same sequence shifted by one draw, so two threads would walk the same keys in
+     * step and contend on every one of them.
+     */
     private static final java.util.concurrent.atomic.AtomicLong SEEDS =
         new java.util.concurrent.atomic.AtomicLong(0x5EEDL);
 
@@ -129,7 +134,7 @@ public class KeySpace {
     @Setup(Level.Trial)
     public void setUp(KeySpace space) {
       keys = space.keyObjects;
-      indexes = space.indexes(SEEDS.getAndAdd(0x9E3779B97F4A7C15L));
+      indexes = space.indexes(SEEDS.getAndIncrement());
       position = 0;
     }
 
