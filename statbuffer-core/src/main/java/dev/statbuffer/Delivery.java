@@ -48,6 +48,8 @@ final class Delivery<K> implements FlushBatch<K> {
   final CompletableFuture<Void> done = new CompletableFuture<>();
 
   volatile int attempt;
+  /** Failed calls, including submissions the executor rejected: drives backoff and maxAttempts. */
+  volatile int failedCalls;
   volatile Exception lastError;
   volatile Future<?> retryTimer;
   private volatile int state;
@@ -70,6 +72,11 @@ final class Delivery<K> implements FlushBatch<K> {
     this.counts = Collections.unmodifiableMap(counts);
     this.sum = sum;
     this.windows = windows;
+  }
+
+  /** Whether this delivery carries a count for {@code key}. */
+  boolean contains(Object key) {
+    return (counts != null) ? counts.containsKey(key) : this.key.equals(key);
   }
 
   boolean isPending() {

@@ -102,8 +102,11 @@ public final class StatBuffer<K> implements AutoCloseable {
   private static final long CLOSED = 1L << 62;
   /** {@code wakeTick} when no wake-up is scheduled. */
   private static final long NONE = Long.MAX_VALUE;
-  private static final int WHEEL_SIZE = 512;
+  /** Buckets of the timing wheel; a window due beyond one turn waits in later rounds. */
+  private static final int WHEEL_SIZE = 4096;
   private static final long MIN_TICK_NANOS = TimeUnit.MILLISECONDS.toNanos(1);
+  /** The coarsest tick: how late a window may be handed over at most, when handlers keep up. */
+  private static final long MAX_TICK_NANOS = TimeUnit.MILLISECONDS.toNanos(10);
 
   private static final VarHandle LIFECYCLE;
   private static final VarHandle DRAIN_STATUS;
@@ -146,6 +149,8 @@ public final class StatBuffer<K> implements AutoCloseable {
   private long cursor;
 
   private final Set<Delivery<K>> inFlight = ConcurrentHashMap.newKeySet();
+  /** The delivery whose handler runs on this thread, so close() from a handler skips it. */
+  private final ThreadLocal<Delivery<K>> running = new ThreadLocal<>();
   /** Held while windows are retired into deliveries, so close() never misses one in transit. */
   private final ReentrantLock handOverLock = new ReentrantLock();
   private final Runnable drainTask = this::runDrain;
@@ -164,6 +169,7 @@ public final class StatBuffer<K> implements AutoCloseable {
   private volatile int drainStatus;
   private volatile long wakeTick = NONE;
   private volatile boolean pressure;
+  private volatile Future<?> wakeFuture;
   /** Set by close(): retries stop waiting for their full backoff. */
   private volatile long closeDeadline;
   private volatile boolean closing;
@@ -194,8 +200,10 @@ public final class StatBuffer<K> implements AutoCloseable {
       executor = builder.executor;
     }
     long span = intervalNanos + jitterNanos;
-    // The wheel spans at least twice the longest window, so a bucket rarely holds a later round.
-    this.tickNanos = Math.max(MIN_TICK_NANOS, span / (WHEEL_SIZE / 2));
+    // Fine enough to hand windows over within 10 ms of their time; coarse enough that one turn of
+    // the wheel (41 s at the coarsest) covers most intervals, so few windows wait extra rounds.
+    // Half a turn covers the whole span, so a window is not seen a round early.
+    this.tickNanos = Math.min(MAX_TICK_NANOS, Math.max(MIN_TICK_NANOS, span / (WHEEL_SIZE / 2)));
     this.origin = ticker.read();
     this.idPrefix = newIdPrefix();
     if (builder.shutdownHook) {
@@ -245,6 +253,9 @@ public final class StatBuffer<K> implements AutoCloseable {
       return incrementUnusual(key, delta);
     }
     for (;;) {
+      // Not needed for conservation (close() retires every window, so a later add goes to the
+      // slow path, which checks), but it makes the answer linearizable: once one increment has
+      // returned false because of close(), no later one returns true. A plain load on x86.
       if ((lifecycle & CLOSED) != 0) {
         return false;
       }
@@ -275,21 +286,39 @@ public final class StatBuffer<K> implements AutoCloseable {
     if (delta == 0) {
       return (lifecycle & CLOSED) == 0;
     }
+    List<Delivery<K>> out;
     if (!enterSlowPath()) {
       return false;
     }
     try {
-      pendingKeys.incrementAndGet();
+      if (!reservePendingKey()) {
+        return false;
+      }
       handOverLock.lock();
       try {
-        submitNow(List.of(newKeyDelivery(key, delta)));
+        out = List.of(newKeyDelivery(key, delta));
       } finally {
         handOverLock.unlock();
       }
-      return true;
     } finally {
       exitSlowPath();
     }
+    submitNow(out); // outside the lock and the slow path: the executor may run it right here
+    return true;
+  }
+
+  /** Counts one more pending window, unless maxKeys are pending (then counts a rejection). */
+  private boolean reservePendingKey() {
+    long pending = pendingKeys.incrementAndGet();
+    if (pending > maxKeys) {
+      pendingKeys.decrementAndGet();
+      rejected.increment();
+      requestPressureRelief();
+      return false;
+    } else if (pending >= pressureKeys) {
+      requestPressureRelief();
+    }
+    return true;
   }
 
   /** Opens a window for {@code key} holding {@code delta}. */
@@ -298,14 +327,8 @@ public final class StatBuffer<K> implements AutoCloseable {
       return CLOSED_NOW;
     }
     try {
-      long pending = pendingKeys.incrementAndGet();
-      if (pending > maxKeys) {
-        pendingKeys.decrementAndGet();
-        rejected.increment();
-        requestPressureRelief();
+      if (!reservePendingKey()) {
         return REFUSED;
-      } else if (pending >= pressureKeys) {
-        requestPressureRelief();
       }
       long now = ticker.read();
       long jitter = (jitterNanos == 0) ? 0 : ThreadLocalRandom.current().nextLong(jitterNanos + 1);
@@ -327,24 +350,24 @@ public final class StatBuffer<K> implements AutoCloseable {
 
   /** A word of {@code window} would overflow: hand it over now; the caller writes anew. */
   private boolean handOverFull(Window<K> window) {
+    List<Delivery<K>> out = new ArrayList<>(1);
     if (!enterSlowPath()) {
       return false;
     }
     try {
       handOverLock.lock();
       try {
-        List<Delivery<K>> out = new ArrayList<>(1);
         Batcher batcher = new Batcher(out);
         retireInto(window, batcher);
         batcher.finish();
-        submitNow(out);
       } finally {
         handOverLock.unlock();
       }
-      return true;
     } finally {
       exitSlowPath();
     }
+    submitNow(out);
+    return true;
   }
 
   private boolean enterSlowPath() {
@@ -388,21 +411,46 @@ public final class StatBuffer<K> implements AutoCloseable {
    */
   public CompletableFuture<Void> flush(K key) {
     requireNonNull(key, "key");
-    Window<K> window = windows.get(key);
-    if (window == null) {
-      return CompletableFuture.completedFuture(null);
-    }
     List<Delivery<K>> out = new ArrayList<>(1);
+    List<CompletableFuture<Void>> waits = new ArrayList<>();
+    List<Delivery<K>> retries = new ArrayList<>();
     handOverLock.lock();
     try {
-      Batcher batcher = new Batcher(out);
-      retireInto(window, batcher);
-      batcher.finish();
-      submitNow(out);
+      // Earlier counts of this key still on their way (awaiting a retry, or handed over by a
+      // drain a moment ago) are part of "flush this key": wait for them too.
+      for (Delivery<K> delivery : inFlight) {
+        if (delivery.contains(key)) {
+          waits.add(delivery.done);
+          if (cancelRetryTimer(delivery)) {
+            retries.add(delivery);
+          }
+        }
+      }
+      Window<K> window = windows.get(key);
+      if (window != null) {
+        Batcher batcher = new Batcher(out);
+        retireInto(window, batcher);
+        batcher.finish();
+      }
     } finally {
       handOverLock.unlock();
     }
-    return out.isEmpty() ? CompletableFuture.completedFuture(null) : out.get(0).done.copy();
+    submitNow(retries);
+    submitNow(out);
+    for (Delivery<K> delivery : out) {
+      waits.add(delivery.done);
+    }
+    return CompletableFuture.allOf(waits.toArray(new CompletableFuture<?>[0]));
+  }
+
+  /** Cancels a pending retry timer; true if this call did, so the caller re-sends it now. */
+  private static boolean cancelRetryTimer(Delivery<?> delivery) {
+    Future<?> timer = delivery.retryTimer;
+    if (timer != null && timer.cancel(/* mayInterruptIfRunning= */ false)) {
+      delivery.retryTimer = null;
+      return true;
+    }
+    return false;
   }
 
   /**
@@ -424,10 +472,10 @@ public final class StatBuffer<K> implements AutoCloseable {
         retireInto(window, batcher);
       }
       batcher.finish();
-      submitNow(out);
     } finally {
       handOverLock.unlock();
     }
+    submitNow(out);
     for (Delivery<K> delivery : out) {
       waits.add(delivery.done);
     }
@@ -474,7 +522,9 @@ public final class StatBuffer<K> implements AutoCloseable {
   @Override
   public void close() {
     if (closeCalls.getAndIncrement() > 0) {
-      terminated.join();
+      if (running.get() == null) { // a handler must not wait for itself
+        terminated.join();
+      }
       return;
     }
     try {
@@ -482,6 +532,10 @@ public final class StatBuffer<K> implements AutoCloseable {
       dumpWindows();
       awaitDeliveries();
     } finally {
+      Future<?> wake = wakeFuture;
+      if (wake != null) {
+        wake.cancel(/* mayInterruptIfRunning= */ false);
+      }
       if (ownedExecutor != null) {
         ownedExecutor.shutdown();
       }
@@ -504,26 +558,27 @@ public final class StatBuffer<K> implements AutoCloseable {
     List<Delivery<K>> out = new ArrayList<>();
     handOverLock.lock();
     try {
+      // Retries waiting out a backoff go again now. (A retry scheduled after this loop sees
+      // `closing` and re-sends itself: see failed().)
+      for (Delivery<K> delivery : inFlight) {
+        if (cancelRetryTimer(delivery)) {
+          out.add(delivery);
+        }
+      }
       Batcher batcher = new Batcher(out);
       for (Window<K> window : windows.values()) {
         retireInto(window, batcher);
       }
       batcher.finish();
-      submitNow(out);
-      // Retries waiting out a backoff go again now.
-      for (Delivery<K> delivery : inFlight) {
-        Future<?> timer = delivery.retryTimer;
-        if (timer != null && timer.cancel(/* mayInterruptIfRunning= */ false)) {
-          delivery.retryTimer = null;
-          submitNow(List.of(delivery));
-        }
-      }
     } finally {
       handOverLock.unlock();
     }
+    submitNow(out);
   }
 
   private void awaitDeliveries() {
+    Delivery<K> own = running.get(); // close() called by a handler: its own delivery runs on
+    boolean interrupted = false;
     for (;;) {
       // Deliveries settle concurrently: take one with hasNext()/next() on one iterator, never
       // isEmpty() and then next() on another (the stress test caught that race).
@@ -533,19 +588,32 @@ public final class StatBuffer<K> implements AutoCloseable {
         break;
       }
       Delivery<K> next = iterator.next();
+      if (next == own) {
+        if (!iterator.hasNext()) {
+          break;
+        }
+        next = iterator.next();
+      }
       try {
         next.done.get(Math.min(remaining, TimeUnit.MILLISECONDS.toNanos(50)),
             TimeUnit.NANOSECONDS);
       } catch (TimeoutException | ExecutionException e) {
         // Waited or settled; loop to check the deadline and the rest.
       } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        break;
+        // Shutdown code is often interrupted; giving up here would drop counts a healthy handler
+        // is about to deliver. Keep waiting until the deadline and restore the flag after.
+        interrupted = true;
       }
+    }
+    if (interrupted) {
+      Thread.currentThread().interrupt();
     }
     TimeoutException timeout = new TimeoutException(
         "StatBuffer '" + name + "' shutdown timeout elapsed before delivery");
     for (Delivery<K> delivery : inFlight) {
+      if (delivery == own) {
+        continue; // it settles when the handler that called close() returns
+      }
       Future<?> timer = delivery.retryTimer;
       if (timer != null) {
         timer.cancel(/* mayInterruptIfRunning= */ false);
@@ -598,7 +666,9 @@ public final class StatBuffer<K> implements AutoCloseable {
     }
     long delay = Math.max(0, origin + tick * tickNanos - ticker.read());
     try {
-      scheduler.schedule(this::scheduleDrain, delay);
+      // Kept so close() can cancel it: a pending wake-up would keep a closed buffer reachable
+      // from the shared timer for up to an interval.
+      wakeFuture = scheduler.schedule(this::scheduleDrain, delay);
     } catch (RuntimeException e) {
       LOGGER.log(Level.ERROR, "StatBuffer '" + name + "': the scheduler refused a wake-up; "
           + "draining now", e);
@@ -729,6 +799,11 @@ public final class StatBuffer<K> implements AutoCloseable {
   /** Hands over the oldest open windows, early, until at most half of maxKeys are open. */
   private void relievePressure(long nowTick, Batcher batcher) {
     long target = maxKeys / 2;
+    if (pendingKeys.get() - openWindows.get() >= target) {
+      // Half the bound is already on its way to a slow or failing handler: handing over more
+      // would not make room, only turn keys that are counting now into refused keys.
+      return;
+    }
     for (long tick = nowTick + 1; tick <= nowTick + WHEEL_SIZE; tick++) {
       if (openWindows.get() <= target) {
         return;
@@ -738,7 +813,11 @@ public final class StatBuffer<K> implements AutoCloseable {
       while (window != null) {
         Window<K> next = window.next;
         window.next = null;
-        if (!window.isRetired()) {
+        if (window.isRetired()) {
+          // handed over already
+        } else if ((int) (window.dueTick - tick) > 0 || openWindows.get() <= target) {
+          relink(window); // due in a later turn (younger than what comes next), or enough room
+        } else {
           retireInto(window, batcher);
         }
         window = next;
@@ -790,7 +869,8 @@ public final class StatBuffer<K> implements AutoCloseable {
         return;
       }
       if (counts == null) {
-        counts = new HashMap<>();
+        // Sized for a full batch: a drain of many keys fills it without rehashing.
+        counts = new HashMap<>((int) Math.min(maxBatchSize, 1 << 16) * 4 / 3 + 1);
       }
       // A key may have had two windows due in one drain (interval 0): merge them.
       if (counts.merge(key, count, Long::sum) == 0L) {
@@ -821,7 +901,9 @@ public final class StatBuffer<K> implements AutoCloseable {
   }
 
   private Delivery<K> newKeyDelivery(K key, long count) {
-    Delivery<K> delivery = new Delivery<>(nextId(), key, count);
+    // A FlushHandler never sees an id, so its deliveries do not make one. (A batch handler gets
+    // single-key deliveries from huge deltas; those need theirs.)
+    Delivery<K> delivery = new Delivery<>((batchHandler != null) ? nextId() : null, key, count);
     inFlight.add(delivery);
     return delivery;
   }
@@ -840,8 +922,14 @@ public final class StatBuffer<K> implements AutoCloseable {
       try {
         executor.execute(() -> deliverAll(task));
       } catch (RejectedExecutionException e) {
-        for (Delivery<K> delivery : task) {
-          failed(delivery, e);
+        if (closing) {
+          // A user executor shut down before us (frameworks stop pools before shutdown hooks):
+          // deliver on this thread rather than wait out the shutdown timeout.
+          deliverAll(task);
+        } else {
+          for (Delivery<K> delivery : task) {
+            failed(delivery, e);
+          }
         }
       }
     }
@@ -858,6 +946,8 @@ public final class StatBuffer<K> implements AutoCloseable {
       return;
     }
     delivery.attempt = delivery.attempt + 1;
+    Delivery<K> outer = running.get();
+    running.set(delivery);
     try {
       if (batchHandler != null) {
         batchHandler.flush(delivery);
@@ -870,6 +960,8 @@ public final class StatBuffer<K> implements AutoCloseable {
     } catch (Error e) {
       failed(delivery, new RuntimeException("handler threw an Error", e));
       throw e;
+    } finally {
+      running.set(outer);
     }
     if (delivery.casState(Delivery.PENDING, Delivery.DELIVERED)) {
       deliveredSum.addAndGet(delivery.sum);
@@ -889,7 +981,7 @@ public final class StatBuffer<K> implements AutoCloseable {
     }
     failures.incrementAndGet();
     delivery.lastError = error;
-    int attempts = Math.max(1, delivery.attempt);
+    int attempts = ++delivery.failedCalls;
     if (attempts >= maxAttempts) {
       drop(delivery, error);
       return;
@@ -899,16 +991,17 @@ public final class StatBuffer<K> implements AutoCloseable {
       delay = (delay > maxBackoffNanos / 2) ? maxBackoffNanos : delay * 2;
     }
     delay = Math.min(delay, maxBackoffNanos);
-    if (closing) {
+    boolean closingAlready = closing;
+    if (closingAlready) {
       long remaining = closeDeadline - ticker.read();
       if (remaining <= 0) {
         return; // close() drops it once its wait ends
       }
       delay = Math.min(delay, Math.min(remaining, TimeUnit.MILLISECONDS.toNanos(100)));
     }
-    Level level = (delivery.attempt <= 1) ? Level.WARNING : Level.DEBUG;
-    LOGGER.log(level, "StatBuffer '" + name + "': " + describe(delivery) + " failed on attempt "
-        + delivery.attempt + "; retrying in " + Duration.ofNanos(delay), error);
+    Level level = (attempts <= 1) ? Level.WARNING : Level.DEBUG;
+    LOGGER.log(level, "StatBuffer '" + name + "': " + describe(delivery) + " failed (call "
+        + attempts + "); retrying in " + Duration.ofNanos(delay), error);
     if (!delivery.isPending()) {
       return;
     }
@@ -920,6 +1013,12 @@ public final class StatBuffer<K> implements AutoCloseable {
     } catch (RuntimeException e) {
       LOGGER.log(Level.ERROR, "StatBuffer '" + name + "': the scheduler refused a retry", e);
       drop(delivery, error);
+      return;
+    }
+    // close() may have looked for retry timers before this one was set: whoever cancels the
+    // timer re-sends the delivery, so it is sent once, and without waiting out a long backoff.
+    if (!closingAlready && closing && cancelRetryTimer(delivery)) {
+      submitNow(List.of(delivery));
     }
   }
 
@@ -1010,6 +1109,8 @@ public final class StatBuffer<K> implements AutoCloseable {
    */
   public static final class Builder {
     private static final AtomicInteger NAMES = new AtomicInteger();
+    /** The longest duration an option takes (about 73 years), so sums of them cannot overflow. */
+    private static final Duration MAX_DURATION = Duration.ofNanos(Long.MAX_VALUE / 4);
 
     private String name;
     private Duration interval = Duration.ofSeconds(5);
@@ -1224,6 +1325,10 @@ public final class StatBuffer<K> implements AutoCloseable {
       requireNonNull(value, option);
       if (value.isNegative()) {
         throw new IllegalArgumentException(option + " must not be negative: " + value);
+      }
+      if (value.compareTo(MAX_DURATION) > 0) {
+        throw new IllegalArgumentException(
+            option + " must be at most " + MAX_DURATION + ": " + value);
       }
       return value;
     }

@@ -39,7 +39,8 @@ import java.util.concurrent.ThreadLocalRandom;
  *
  * <p>Memory: besides the header a window holds the key, the wheel link, the stripes reference, the
  * base word and the due tick (40 bytes with compressed pointers). Stripes exist only for keys that
- * saw contention.
+ * saw contention: {@code (STRIPES + 1) * 128} bytes, allocated once by the first contended write
+ * to the window (the one allocation an increment on an open window can make).
  */
 final class Window<K> {
   /** The value of a retired word. Live words never hold it, since they stay within the limit. */
@@ -53,7 +54,10 @@ final class Window<K> {
   static final int RETIRED_WINDOW = 1;
   static final int FULL = 2;
 
-  /** Longs between two stripes: 128 bytes, so stripes never share a cache line (nor its pair). */
+  /**
+   * Longs between two stripes: 128 bytes, so stripes never share a cache line (nor its pair).
+   * Slot 0 is left empty too: it shares a line with the array's length, which every writer reads.
+   */
   private static final int SPACING = 16;
   private static final int STRIPES = stripeCount();
   private static final int STRIPE_BITS = Integer.numberOfTrailingZeros(STRIPES);
@@ -119,7 +123,7 @@ final class Window<K> {
   }
 
   private long[] installStripes() {
-    long[] fresh = new long[STRIPES * SPACING];
+    long[] fresh = new long[(STRIPES + 1) * SPACING];
     long[] witness = (long[]) STRIPES_REF.compareAndExchange(this, (long[]) null, fresh);
     return (witness == null) ? fresh : witness;
   }
@@ -130,7 +134,7 @@ final class Window<K> {
     }
     int index = probe();
     for (;;) {
-      int slot = (index & (STRIPES - 1)) * SPACING;
+      int slot = ((index & (STRIPES - 1)) + 1) * SPACING;
       long current = (long) SLOT.getVolatile(cells, slot);
       if (current == RETIRED) {
         return RETIRED_WINDOW;
@@ -159,7 +163,7 @@ final class Window<K> {
     }
     long[] cells = (long[]) STRIPES_REF.getAndSet(this, RETIRED_STRIPES);
     if (cells != null) {
-      for (int slot = 0; slot < cells.length; slot += SPACING) {
+      for (int slot = SPACING; slot < cells.length; slot += SPACING) {
         long value = (long) SLOT.getAndSet(cells, slot, RETIRED);
         if (value != RETIRED) {
           sum += value;
@@ -180,7 +184,7 @@ final class Window<K> {
     long sum = (value == RETIRED) ? 0 : value;
     long[] cells = stripes;
     if (cells != null) {
-      for (int slot = 0; slot < cells.length; slot += SPACING) {
+      for (int slot = SPACING; slot < cells.length; slot += SPACING) {
         value = (long) SLOT.getVolatile(cells, slot);
         if (value != RETIRED) {
           sum += value;
@@ -199,10 +203,14 @@ final class Window<K> {
     return (int) ((Thread.currentThread().getId() * 0x9E3779B97F4A7C15L) >>> (64 - STRIPE_BITS));
   }
 
+  /**
+   * Twice the CPUs, at least 8 and at most 32: a thread keeps its stripe (its hash is fixed), so
+   * more stripes than threads make lasting collisions rare. Only contended keys get stripes.
+   */
   private static int stripeCount() {
     int cpus = Runtime.getRuntime().availableProcessors();
-    int count = 2;
-    while (count < cpus && count < 64) {
+    int count = 8;
+    while (count < 2 * cpus && count < 32) {
       count <<= 1;
     }
     return count;

@@ -216,7 +216,7 @@ class StatBufferTest {
           calls.add(new Call(key, count));
         }));
     buffer.increment("a", 7);
-    clock.advance(Duration.ofSeconds(5));
+    clock.advance(Duration.ofMillis(5_010)); // due at 5 s, handed over within a 10 ms tick
     buffer.increment("a", 1); // a new window; never merged into the failing one
     clock.advance(Duration.ofSeconds(30));
     assertThat(calls).containsExactly(new Call("a", 1), new Call("a", 7));
@@ -290,7 +290,7 @@ class StatBufferTest {
         }));
     buffer.increment("a", 2);
     buffer.increment("b", 3);
-    clock.advance(Duration.ofSeconds(5));
+    clock.advance(Duration.ofMillis(5_010));
     buffer.increment("a", 100);
     clock.advance(Duration.ofSeconds(4));
     assertThat(ids.subList(0, 3)).containsOnly(ids.get(0));
