@@ -2,12 +2,19 @@ package dev.statbuffer.bench;
 
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
+import dev.statbuffer.BatchFlushHandler;
 import dev.statbuffer.StatBuffer;
 import dev.statbuffer.jdbc.JdbcSink;
 import dev.statbuffer.redis.RedisSink;
+import dev.statbuffer.redis.RedisTestCluster;
+import io.lettuce.core.AbstractRedisClient;
+import io.lettuce.core.KeyValue;
 import io.lettuce.core.RedisClient;
+import io.lettuce.core.api.StatefulConnection;
 import io.lettuce.core.api.StatefulRedisConnection;
-import io.lettuce.core.api.sync.RedisCommands;
+import io.lettuce.core.cluster.RedisClusterClient;
+import io.lettuce.core.cluster.api.StatefulRedisClusterConnection;
+import io.lettuce.core.cluster.api.sync.RedisClusterCommands;
 import java.io.IOException;
 import java.net.ServerSocket;
 import java.net.Socket;
@@ -21,8 +28,10 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
+import java.util.List;
 import java.util.Locale;
 import java.util.SplittableRandom;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
@@ -38,33 +47,53 @@ import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Threads;
 import org.openjdk.jmh.annotations.Warmup;
+import org.openjdk.jmh.infra.IterationParams;
+import org.openjdk.jmh.runner.IterationType;
 
 /**
- * Sink throughput: {@code increments} increments over {@code keys} keys (uniform), written to a
- * store either through StatBuffer and its sink ({@code jdbcBuffered}, {@code redisBuffered}: the
- * increments, then {@code flushAll().join()}) or the way code without a buffer does it, one
- * auto-commit upsert or one {@code INCRBY} per increment ({@code jdbcDirect}, {@code redisDirect}).
- * Each invocation is one whole run, timed once; rate = increments / time.
+ * Sink throughput: how fast StatBuffer's sinks write the distinct keys of a flush, against the
+ * unbuffered code a user would otherwise write (one write per increment).
  *
- * <p>The stores are local: an in-memory H2 database (embedded, so a statement costs no network
- * round trip, which flatters the direct writes) and a {@code redis-server} started by the
- * benchmark on a free loopback port ({@code redis-server} must be on the {@code PATH}). The direct
- * writes can use fewer increments ({@code directIncrements}) so a quick run stays quick; their rate
- * is per increment either way. Statements and round trips per invocation are appended, one JSON
- * object per line, to the file named by the system property {@code statbuffer.bench.sinkStats}
- * when it is set (bench/run reads them).
+ * <p>{@code jdbcBuffered} and {@code redisBuffered}: before each invocation, untimed,
+ * {@code increments} increments over {@code keys} keys (uniform) go into a StatBuffer (interval
+ * one hour, so nothing is flushed early; {@code maxBatchSize} keys per batch) in front of the
+ * sink; the invocation times {@code flushAll().join()}, so the score is the time the sink takes to
+ * write every distinct key: keys/s = keys / score. The fill is timed on the side and reported
+ * with the statements, so a whole buffered run (fill + flush) can be set against the baseline.
+ *
+ * <p>{@code jdbcDirect} and {@code redisDirect}: one auto-commit single-row upsert
+ * ({@link JdbcSink#singleRowUpsertSql()}) or one synchronous {@code INCRBY} per increment, for
+ * {@code directIncrements} increments (fewer than {@code increments} in a quick run; its rate is
+ * per increment either way, and the report extrapolates it to {@code increments}).
+ *
+ * <p>Stores ({@code database}, {@code redis}): H2 in memory (embedded, no network round trip,
+ * which flatters the direct writes); PostgreSQL at 127.0.0.1:5432 (database {@code test}, user
+ * {@code postgres}) and MariaDB at 127.0.0.1:3306 (database {@code test}, user {@code root}, no
+ * password), through HikariCP; a {@code redis-server} started by the benchmark on a free loopback
+ * port; a three-node Redis Cluster started with {@code RedisTestCluster} ({@code redis-server} and
+ * {@code redis-cli} must be on the {@code PATH}). The database servers must be running: a missing
+ * one fails the benchmark. Every trial writes to tables (or keys) of its own, with a random
+ * suffix, emptied before every invocation and dropped at the end, so runs never interfere. After
+ * every invocation, outside the timed region, the store's total must equal the increments made,
+ * or the benchmark fails.
+ *
+ * <p>When the system property {@code statbuffer.bench.sinkStats} names a file, each invocation
+ * appends one JSON object to it: benchmark, store, warm-up or not, increments, distinct keys in
+ * the store, statements (JDBC) or round trips (Redis), and the fill time. bench/run reads them.
  *
  * <p>Thread-safety: the states are managed by JMH; one benchmark thread.
  */
 @BenchmarkMode(Mode.SingleShotTime)
 @OutputTimeUnit(TimeUnit.MILLISECONDS)
-@Warmup(iterations = 1)
-@Measurement(iterations = 3)
+@Warmup(iterations = 2)
+@Measurement(iterations = 5)
 @Fork(value = 1, jvmArgsAppend = {"-Xms1g", "-Xmx1g"})
 @Threads(1)
 public class SinkBenchmark {
+  private static final String PG_URL = "jdbc:postgresql://127.0.0.1:5432/test";
+  private static final String MARIADB_URL = "jdbc:mariadb://127.0.0.1:3306/test";
 
-  /** The workload: which keys are incremented, in which order. */
+  /** The workload: which keys are incremented, in which order, and the buffer's batch size. */
   @State(Scope.Benchmark)
   public static class Workload {
     /** Increments per buffered run. */
@@ -79,6 +108,10 @@ public class SinkBenchmark {
     @Param({"10000"})
     public int keys;
 
+    /** Keys per batch handed to the sink ({@code StatBuffer.Builder.maxBatchSize}). */
+    @Param({"5000"})
+    public int maxBatchSize;
+
     String[] keyObjects;
     int[] order;
 
@@ -92,33 +125,91 @@ public class SinkBenchmark {
         order[i] = random.nextInt(keys);
       }
     }
-  }
-
-  /** An in-memory H2 database with a counter table, behind a small pool. */
-  @State(Scope.Benchmark)
-  public static class H2 {
-    HikariDataSource dataSource;
-    JdbcSink<String> sink;
-    String upsertSql;
-    long statementsBefore;
-    /** Set by the benchmark method: what the store must hold after the run, and who ran. */
-    String ran;
-    long expected;
-    long statements;
 
     /**
-     * Creates the database and its tables.
+     * A buffer holding every increment of a buffered run, nothing flushed yet.
      *
-     * @throws SQLException if H2 fails
+     * @param sink the sink
+     * @return the filled buffer; the caller flushes and closes it
+     */
+    StatBuffer<String> fill(BatchFlushHandler<String> sink) {
+      StatBuffer<String> buffer = StatBuffer.newBuilder()
+          .name("sink-bench")
+          .interval(Duration.ofHours(1))
+          .maxBatchSize(maxBatchSize)
+          .shutdownHook(false)
+          .buildBatched(sink);
+      for (int i = 0; i < increments; i++) {
+        buffer.increment(keyObjects[order[i]]);
+      }
+      return buffer;
+    }
+  }
+
+  /** What one invocation did, filled in by the benchmark method and the fill. */
+  static final class Run {
+    String benchmark;
+    long expected;
+    long fillNanos;
+
+    void reset() {
+      benchmark = null;
+      expected = 0;
+      fillNanos = 0;
+    }
+  }
+
+  /** A counter table and a ledger of their own in one database, behind a small HikariCP pool. */
+  @State(Scope.Benchmark)
+  public static class Jdbc {
+    /** {@code h2} (in memory), {@code postgresql} or {@code mariadb} (local servers). */
+    @Param({"h2", "postgresql", "mariadb"})
+    public String database;
+
+    HikariDataSource dataSource;
+    JdbcSink<String> sink;
+    String table;
+    String ledger;
+    String upsertSql;
+    long statementsBefore;
+    final Run run = new Run();
+
+    /**
+     * Connects and creates this trial's tables.
+     *
+     * @throws SQLException if the database fails or does not answer
      */
     @Setup(Level.Trial)
     public void setUp() throws SQLException {
+      String suffix = suffix();
+      table = "bench_views_" + suffix;
+      ledger = "bench_ledger_" + suffix;
       HikariConfig config = new HikariConfig();
-      config.setJdbcUrl("jdbc:h2:mem:bench;DB_CLOSE_DELAY=-1");
+      config.setPoolName("sink-bench-" + database);
       config.setMaximumPoolSize(4);
-      dataSource = new HikariDataSource(config);
+      config.setConnectionTimeout(5_000);
+      switch (database) {
+        case "h2" -> config.setJdbcUrl("jdbc:h2:mem:bench_" + suffix + ";DB_CLOSE_DELAY=-1");
+        case "postgresql" -> {
+          config.setJdbcUrl(PG_URL);
+          config.setUsername("postgres");
+        }
+        case "mariadb" -> {
+          config.setJdbcUrl(MARIADB_URL);
+          config.setUsername("root");
+          config.setPassword("");
+        }
+        default -> throw new IllegalArgumentException("unknown database: " + database);
+      }
+      try {
+        dataSource = new HikariDataSource(config);
+      } catch (RuntimeException e) {
+        throw new IllegalStateException("cannot connect to " + database + " at "
+            + config.getJdbcUrl() + "; is the server running?", e);
+      }
       sink = JdbcSink.<String>builder(dataSource)
-          .table("page_views")
+          .table(table)
+          .ledgerTable(ledger)
           .keyColumns("page")
           .countColumn("views")
           .build();
@@ -127,72 +218,141 @@ public class SinkBenchmark {
     }
 
     /**
-     * Empties the tables before each run, so every run writes the same rows.
+     * Empties this trial's tables before each invocation, so every run writes the same rows.
      *
-     * @throws SQLException if H2 fails
+     * @throws SQLException if the database fails
      */
     @Setup(Level.Invocation)
     public void clear() throws SQLException {
       try (Connection connection = dataSource.getConnection();
           Statement statement = connection.createStatement()) {
-        statement.execute("DELETE FROM page_views");
-        statement.execute("DELETE FROM statbuffer_ledger");
+        statement.execute("TRUNCATE TABLE " + table);
+        statement.execute("TRUNCATE TABLE " + ledger);
       }
       statementsBefore = sink.stats().statements();
+      run.reset();
     }
 
     /**
-     * Checks, outside the timed region, that the database holds every increment; records the
-     * statement count.
+     * Checks, outside the timed region, that the table holds every increment; records the
+     * statements sent.
      *
-     * @throws SQLException if H2 fails
+     * @param iteration warm-up or measurement
+     * @throws SQLException if the database fails
      */
     @TearDown(Level.Invocation)
-    public void check() throws SQLException {
-      long direct = "jdbcDirect".equals(ran)
-          ? expected : sink.stats().statements() - statementsBefore;
-      SinkBenchmark.check(ran, expected, total());
-      record(ran, expected, direct);
-    }
-
-    long total() throws SQLException {
+    public void check(IterationParams iteration) throws SQLException {
+      if (run.benchmark == null) {
+        return;
+      }
+      long total;
+      long rows;
       try (Connection connection = dataSource.getConnection();
           Statement statement = connection.createStatement();
-          ResultSet rows =
-              statement.executeQuery("SELECT COALESCE(SUM(views), 0) FROM page_views")) {
-        rows.next();
-        return rows.getLong(1);
+          ResultSet result = statement.executeQuery(
+              "SELECT COALESCE(SUM(views), 0), COUNT(*) FROM " + table)) {
+        result.next();
+        total = result.getLong(1);
+        rows = result.getLong(2);
       }
+      SinkBenchmark.check(run.benchmark, database, run.expected, total);
+      long statements = run.benchmark.endsWith("Direct")
+          ? run.expected : sink.stats().statements() - statementsBefore;
+      record(run, database, iteration, rows, statements);
     }
 
-    /** Closes the pool (the database goes with its last connection). */
+    /**
+     * Drops this trial's tables and closes the pool.
+     *
+     * @throws SQLException if the database fails
+     */
     @TearDown(Level.Trial)
-    public void tearDown() {
-      dataSource.close();
+    public void tearDown() throws SQLException {
+      try (Connection connection = dataSource.getConnection();
+          Statement statement = connection.createStatement()) {
+        statement.execute("DROP TABLE IF EXISTS " + table);
+        statement.execute("DROP TABLE IF EXISTS " + ledger);
+      } finally {
+        dataSource.close();
+      }
     }
   }
 
-  /** A {@code redis-server} on a free loopback port, for the duration of the trial. */
+  /** A buffer filled before each {@code jdbcBuffered} invocation, not yet flushed. */
+  @State(Scope.Benchmark)
+  public static class JdbcFilled {
+    StatBuffer<String> buffer;
+
+    /**
+     * Fills the buffer (untimed by JMH; the fill time goes to the run's record).
+     *
+     * @param workload the increments
+     * @param jdbc the sink's database
+     */
+    @Setup(Level.Invocation)
+    public void fill(Workload workload, Jdbc jdbc) {
+      long start = System.nanoTime();
+      buffer = workload.fill(jdbc.sink);
+      jdbc.run.fillNanos = System.nanoTime() - start;
+    }
+
+    /** Closes the buffer (already flushed). */
+    @TearDown(Level.Invocation)
+    public void close() {
+      buffer.close();
+    }
+  }
+
+  /** A private {@code redis-server}, or a private three-node cluster, for the trial. */
   @State(Scope.Benchmark)
   public static class Redis {
+    /** {@code standalone} (one private {@code redis-server}) or {@code cluster} (three nodes). */
+    @Param({"standalone", "cluster"})
+    public String redis;
+
     Process server;
-    RedisClient client;
-    StatefulRedisConnection<String, String> connection;
-    RedisCommands<String, String> commands;
+    RedisTestCluster cluster;
+    AbstractRedisClient client;
+    StatefulConnection<String, String> connection;
+    RedisClusterCommands<String, String> commands;
     RedisSink<String> sink;
+    String prefix;
     long roundTripsBefore;
-    /** Set by the benchmark method: what the store must hold after the run, and who ran. */
-    String ran;
-    long expected;
+    final Run run = new Run();
     String[] keys;
 
     /**
-     * Starts the server and connects.
+     * Starts the server or the cluster and connects.
      *
      * @throws Exception if the server does not start
      */
     @Setup(Level.Trial)
     public void setUp() throws Exception {
+      prefix = "bench:" + suffix() + ":";
+      switch (redis) {
+        case "standalone" -> {
+          int port = startServer();
+          RedisClient standalone = RedisClient.create("redis://127.0.0.1:" + port);
+          StatefulRedisConnection<String, String> single = standalone.connect();
+          client = standalone;
+          connection = single;
+          commands = single.sync();
+          sink = RedisSink.<String>builder(standalone).keyMapper(key -> prefix + key).build();
+        }
+        case "cluster" -> {
+          cluster = RedisTestCluster.start();
+          RedisClusterClient clustered = cluster.newClient();
+          StatefulRedisClusterConnection<String, String> multi = clustered.connect();
+          client = clustered;
+          connection = multi;
+          commands = multi.sync();
+          sink = RedisSink.<String>builder(clustered).keyMapper(key -> prefix + key).build();
+        }
+        default -> throw new IllegalArgumentException("unknown redis: " + redis);
+      }
+    }
+
+    private int startServer() throws IOException, InterruptedException {
       int port;
       try (ServerSocket socket = new ServerSocket(0)) {
         port = socket.getLocalPort();
@@ -210,10 +370,7 @@ public class SinkBenchmark {
         }
         Thread.sleep(20);
       }
-      client = RedisClient.create("redis://127.0.0.1:" + port);
-      connection = client.connect();
-      commands = connection.sync();
-      sink = RedisSink.<String>builder(client).keyMapper(key -> "views:" + key).build();
+      return port;
     }
 
     private static boolean accepts(int port) {
@@ -224,81 +381,121 @@ public class SinkBenchmark {
       }
     }
 
-    /** Empties the database before each run. */
+    /** Empties the (private) server or cluster before each invocation. */
     @Setup(Level.Invocation)
     public void clear() {
-      commands.flushdb();
+      commands.flushall();
       roundTripsBefore = sink.stats().roundTrips();
+      run.reset();
     }
 
-    /** Checks, outside the timed region, that Redis holds every increment; records round trips. */
+    /**
+     * Checks, outside the timed region, that Redis holds every increment; records round trips.
+     *
+     * @param iteration warm-up or measurement
+     */
     @TearDown(Level.Invocation)
-    public void check() {
-      long trips = "redisDirect".equals(ran)
-          ? expected : sink.stats().roundTrips() - roundTripsBefore;
-      SinkBenchmark.check(ran, expected, total(keys));
-      record(ran, expected, trips);
-    }
-
-    long total(String[] keys) {
-      long sum = 0;
-      for (String key : keys) {
-        String value = commands.get("views:" + key);
-        sum += (value == null) ? 0 : Long.parseLong(value);
+    public void check(IterationParams iteration) {
+      if (run.benchmark == null) {
+        return;
       }
-      return sum;
+      long total = 0;
+      long present = 0;
+      for (int from = 0; from < keys.length; from += 500) {
+        String[] chunk = new String[Math.min(500, keys.length - from)];
+        for (int i = 0; i < chunk.length; i++) {
+          chunk[i] = prefix + keys[from + i];
+        }
+        List<KeyValue<String, String>> values = commands.mget(chunk);
+        for (KeyValue<String, String> value : values) {
+          if (value.hasValue()) {
+            total += Long.parseLong(value.getValue());
+            present++;
+          }
+        }
+      }
+      SinkBenchmark.check(run.benchmark, redis, run.expected, total);
+      long trips = run.benchmark.endsWith("Direct")
+          ? run.expected : sink.stats().roundTrips() - roundTripsBefore;
+      record(run, "redis-" + redis, iteration, present, trips);
     }
 
-    /** Closes the connections and stops the server. */
+    /** Closes the connections and stops the server or cluster. */
     @TearDown(Level.Trial)
     public void tearDown() throws InterruptedException {
-      sink.close();
-      connection.close();
-      client.shutdown();
-      server.destroy();
-      if (!server.waitFor(10, TimeUnit.SECONDS)) {
-        server.destroyForcibly();
+      try {
+        sink.close();
+        connection.close();
+        client.shutdown();
+      } finally {
+        if (cluster != null) {
+          cluster.close();
+        }
+        if (server != null) {
+          server.destroy();
+          if (!server.waitFor(10, TimeUnit.SECONDS)) {
+            server.destroyForcibly();
+          }
+        }
       }
     }
   }
 
-  /**
-   * Increments through StatBuffer with the JDBC sink, then flushes everything.
-   *
-   * @param workload the keys
-   * @param h2 the database
-   * @return the buffer's stats
-   * @throws SQLException if the check fails
-   */
-  @Benchmark
-  public Object jdbcBuffered(Workload workload, H2 h2) throws SQLException {
-    StatBuffer<String> buffer = newBuffer(h2.sink);
-    try {
-      for (int i = 0; i < workload.increments; i++) {
-        buffer.increment(workload.keyObjects[workload.order[i]]);
-      }
-      buffer.flushAll().join();
-    } finally {
+  /** A buffer filled before each {@code redisBuffered} invocation, not yet flushed. */
+  @State(Scope.Benchmark)
+  public static class RedisFilled {
+    StatBuffer<String> buffer;
+
+    /**
+     * Fills the buffer (untimed by JMH; the fill time goes to the run's record).
+     *
+     * @param workload the increments
+     * @param redis the sink's server
+     */
+    @Setup(Level.Invocation)
+    public void fill(Workload workload, Redis redis) {
+      long start = System.nanoTime();
+      buffer = workload.fill(redis.sink);
+      redis.run.fillNanos = System.nanoTime() - start;
+    }
+
+    /** Closes the buffer (already flushed). */
+    @TearDown(Level.Invocation)
+    public void close() {
       buffer.close();
     }
-    h2.ran = "jdbcBuffered";
-    h2.expected = workload.increments;
-    return buffer;
+  }
+
+  /**
+   * Flushes a buffer holding {@code increments} increments over {@code keys} keys through the JDBC
+   * sink: the time the sink takes to write every distinct key.
+   *
+   * @param workload the keys
+   * @param jdbc the database
+   * @param filled the filled buffer
+   * @return the buffer
+   */
+  @Benchmark
+  public Object jdbcBuffered(Workload workload, Jdbc jdbc, JdbcFilled filled) {
+    filled.buffer.flushAll().join();
+    jdbc.run.benchmark = "jdbcBuffered";
+    jdbc.run.expected = workload.increments;
+    return filled.buffer;
   }
 
   /**
    * One auto-commit single-row upsert per increment, on one connection.
    *
    * @param workload the keys
-   * @param h2 the database
+   * @param jdbc the database
    * @return the last update count
-   * @throws SQLException if H2 fails
+   * @throws SQLException if the database fails
    */
   @Benchmark
-  public int jdbcDirect(Workload workload, H2 h2) throws SQLException {
+  public int jdbcDirect(Workload workload, Jdbc jdbc) throws SQLException {
     int updated = 0;
-    try (Connection connection = h2.dataSource.getConnection();
-        PreparedStatement upsert = connection.prepareStatement(h2.upsertSql)) {
+    try (Connection connection = jdbc.dataSource.getConnection();
+        PreparedStatement upsert = connection.prepareStatement(jdbc.upsertSql)) {
       connection.setAutoCommit(true);
       for (int i = 0; i < workload.directIncrements; i++) {
         upsert.setString(1, workload.keyObjects[workload.order[i]]);
@@ -306,33 +503,27 @@ public class SinkBenchmark {
         updated = upsert.executeUpdate();
       }
     }
-    h2.ran = "jdbcDirect";
-    h2.expected = workload.directIncrements;
+    jdbc.run.benchmark = "jdbcDirect";
+    jdbc.run.expected = workload.directIncrements;
     return updated;
   }
 
   /**
-   * Increments through StatBuffer with the Redis sink, then flushes everything.
+   * Flushes a buffer holding {@code increments} increments over {@code keys} keys through the
+   * Redis sink: the time the sink takes to write every distinct key.
    *
    * @param workload the keys
    * @param redis the server
-   * @return the buffer's stats
+   * @param filled the filled buffer
+   * @return the buffer
    */
   @Benchmark
-  public Object redisBuffered(Workload workload, Redis redis) {
-    StatBuffer<String> buffer = newBuffer(redis.sink);
-    try {
-      for (int i = 0; i < workload.increments; i++) {
-        buffer.increment(workload.keyObjects[workload.order[i]]);
-      }
-      buffer.flushAll().join();
-    } finally {
-      buffer.close();
-    }
-    redis.ran = "redisBuffered";
-    redis.expected = workload.increments;
+  public Object redisBuffered(Workload workload, Redis redis, RedisFilled filled) {
+    filled.buffer.flushAll().join();
+    redis.run.benchmark = "redisBuffered";
+    redis.run.expected = workload.increments;
     redis.keys = workload.keyObjects;
-    return buffer;
+    return filled.buffer;
   }
 
   /**
@@ -346,40 +537,37 @@ public class SinkBenchmark {
   public long redisDirect(Workload workload, Redis redis) {
     long value = 0;
     for (int i = 0; i < workload.directIncrements; i++) {
-      value = redis.commands.incrby("views:" + workload.keyObjects[workload.order[i]], 1L);
+      value = redis.commands.incrby(redis.prefix + workload.keyObjects[workload.order[i]], 1L);
     }
-    redis.ran = "redisDirect";
-    redis.expected = workload.directIncrements;
+    redis.run.benchmark = "redisDirect";
+    redis.run.expected = workload.directIncrements;
     redis.keys = workload.keyObjects;
     return value;
   }
 
-  private static StatBuffer<String> newBuffer(dev.statbuffer.BatchFlushHandler<String> sink) {
-    return StatBuffer.newBuilder()
-        .name("sink-bench")
-        .interval(Duration.ofSeconds(1))
-        .shutdownHook(false)
-        .buildBatched(sink);
+  /** A random suffix for this trial's table and key names, so runs never share them. */
+  static String suffix() {
+    return Long.toHexString(ThreadLocalRandom.current().nextLong() & Long.MAX_VALUE);
   }
 
-  static void check(String benchmark, long expected, long actual) {
-    if (benchmark != null && expected != actual) {
-      throw new IllegalStateException(
-          benchmark + ": the store holds " + actual + " increments, expected " + expected);
+  static void check(String benchmark, String store, long expected, long actual) {
+    if (expected != actual) {
+      throw new IllegalStateException(benchmark + " (" + store + "): the store holds " + actual
+          + " increments, expected " + expected);
     }
   }
 
-  static void record(String benchmark, long increments, long statements) {
+  static void record(Run run, String store, IterationParams iteration, long keys,
+      long statements) {
     String file = System.getProperty("statbuffer.bench.sinkStats");
     if (file == null) {
       return;
     }
-    if (benchmark == null) {
-      return;
-    }
+    boolean warmup = iteration.getType() == IterationType.WARMUP;
     String line = String.format(Locale.ROOT,
-        "{\"benchmark\": \"%s\", \"increments\": %d, \"statements\": %d}%n",
-        benchmark, increments, statements);
+        "{\"benchmark\": \"%s\", \"store\": \"%s\", \"warmup\": %b, \"increments\": %d, "
+            + "\"keys\": %d, \"statements\": %d, \"fillMs\": %.3f}%n",
+        run.benchmark, store, warmup, run.expected, keys, statements, run.fillNanos / 1e6);
     try {
       Files.writeString(Path.of(file), line, StandardCharsets.UTF_8, StandardOpenOption.CREATE,
           StandardOpenOption.APPEND);

@@ -126,9 +126,10 @@ class BenchmarkSmokeTest {
         .hasSize(12);
     // Long enough for the 100 ms interval to hand windows over (its tear-down checks that).
     assertThat(run(dir.resolve("sustained.log"), 350, SustainedBenchmark.class)).hasSize(2);
-    // JDBC (in-memory H2) and Redis (starts redis-server, which must be installed), each buffered
-    // and direct; every run checks that the store holds every increment.
-    assertThat(run(dir.resolve("sinks.log"), 50, SinkBenchmark.class)).hasSize(4);
+    // JDBC into H2 (in memory), PostgreSQL and MariaDB (the local servers, which must be
+    // running), and Redis standalone and cluster (started here: redis-server and redis-cli must be
+    // installed), each buffered and direct; every run checks that the store holds every increment.
+    assertThat(run(dir.resolve("sinks.log"), 50, SinkBenchmark.class)).hasSize(10);
   }
 
   private static Collection<RunResult> run(Path log, int millis, Class<?>... benchmarks)
@@ -147,6 +148,7 @@ class BenchmarkSmokeTest {
         .param("pendingKeys", "10000")
         .param("increments", "20000")
         .param("directIncrements", "1000")
+        .param("maxBatchSize", "400")
         .shouldFailOnError(true)
         .output(log.toString())
         .build();
