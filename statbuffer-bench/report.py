@@ -3,8 +3,9 @@
 
 Usage: report.py RESULTS_DIR OUTPUT_MD [NOTES_MD]
 
-RESULTS_DIR holds increment-t<threads>-<case>.json, drain*.json, sustained.json, sinks.json (JMH
-JSON), sink-stats.jsonl (SinkBenchmark),
+RESULTS_DIR holds increment-t<threads>-<case>.json, drain*.json, sustained.json,
+sinks-buffered.json and sinks-direct.json (JMH JSON), sink-stats.jsonl (SinkBenchmark's per-run
+statements, distinct keys and fill times),
 memory.json (MemoryFootprint), and machine.txt / command.txt (free text). Missing files are
 reported as missing rather than failing the whole report. NOTES_MD (the hand-written analysis
 of the figures) is appended as it is.
@@ -187,44 +188,151 @@ def memory_table(out, memory, verdicts):
     verdicts["memory"] = (per_key.get("statBuffer", {}).get("median"), base)
 
 
-def sink_table(out, entries, stats_path):
-    out.append("\n### Sinks: buffered against one write per increment\n")
+SINK_STORES = [
+    ("jdbc", "h2", "H2 (in memory)"),
+    ("jdbc", "postgresql", "PostgreSQL"),
+    ("jdbc", "mariadb", "MariaDB"),
+    ("redis", "standalone", "Redis standalone"),
+    ("redis", "cluster", "Redis Cluster, 3 nodes"),
+]
+JDBC_KEYS_TARGET = 100_000        # issue 4: keys/s into PostgreSQL
+REDIS_KEYS_TARGET = 200_000       # issue 5: keys/s into standalone Redis
+SPEEDUP_TARGET = 50               # issues 4 and 5
+STATEMENT_SHARE_TARGET = 0.01     # issue 4: buffered statements <= 1 % of the baseline's
+
+
+def sink_stats(path):
+    """{(kind, store): {"Buffered"|"Direct": [records]}} from sink-stats.jsonl, measured only."""
+    stats = {}
+    if not os.path.exists(path):
+        return stats
+    with open(path, encoding="utf-8") as handle:
+        for line in handle:
+            if not line.strip():
+                continue
+            record = json.loads(line)
+            if record.get("warmup", False) or "store" not in record:
+                continue
+            name = record["benchmark"]
+            kind = "jdbc" if name.startswith("jdbc") else "redis"
+            store = record["store"]
+            if store.startswith("redis-"):
+                store = store[len("redis-"):]
+            way = "Buffered" if name.endswith("Buffered") else "Direct"
+            stats.setdefault((kind, store), {}).setdefault(way, []).append(record)
+    return stats
+
+
+def median_field(records, field):
+    values = [r[field] for r in records or [] if field in r]
+    return statistics.median(values) if values else None
+
+
+def sink_table(out, entries, stats_path, verdicts):
+    out.append("\n### Sinks: distinct keys per second, against one write per increment\n")
     if not entries:
-        out.append("Not measured (no sinks.json).\n")
+        out.append("Not measured (no sinks-buffered.json / sinks-direct.json).\n")
         return
-    statements = {}
-    if os.path.exists(stats_path):
-        with open(stats_path, encoding="utf-8") as handle:
-            for line in handle:
-                if line.strip():
-                    record = json.loads(line)
-                    statements.setdefault(record["benchmark"], []).append(record["statements"])
-    out.append("Increments over 10 000 uniform keys written to a local store, one thread. "
-               "`Buffered`: every increment through StatBuffer (interval 1 s) and the sink, then "
-               "`flushAll().join()`; `direct`: one auto-commit single-row upsert (H2, in-memory "
-               "and embedded, so no network round trip) or one synchronous `INCRBY` (redis-server "
-               "on loopback) per increment. Rate = increments / wall time of the whole run "
-               "(median of runs). Statements: SQL statements (JDBC) or round trips (Redis) per run.\n")
-    out.append("| store | way | increments per run | ms per run | increments/s | statements per run | speedup |")
-    out.append("|---|---|---:|---:|---:|---:|---:|")
-    rates = {}
-    rows = []
+    stats = sink_stats(stats_path)
+    runs = {}
+    params_seen = {}
     for entry in entries:
         name = method(entry)
         params = entry.get("params", {})
-        count = int(params.get("directIncrements" if name.endswith("Direct") else "increments"))
-        ms, _ = median_of(entry["primaryMetric"])
-        rate = count / (ms / 1000.0) if ms > 0 else float("nan")
-        rates[name] = rate
-        stmts = statements.get(name)
-        rows.append((name, count, ms, rate,
-                     f"{statistics.median(stmts):,.0f}" if stmts else "n/a"))
-    for name, count, ms, rate, stmts in sorted(rows):
-        store = "JDBC (H2)" if name.startswith("jdbc") else "Redis"
-        way = "buffered" if name.endswith("Buffered") else "direct"
-        direct = rates.get(name.replace("Buffered", "Direct"))
-        speedup = f"{rate / direct:,.0f}x" if way == "buffered" and direct else ""
-        out.append(f"| {store} | {way} | {count:,} | {fmt(ms)} | {rate:,.0f} | {stmts} | {speedup} |")
+        kind = "jdbc" if name.startswith("jdbc") else "redis"
+        store = params.get("database") if kind == "jdbc" else params.get("redis")
+        way = "Buffered" if name.endswith("Buffered") else "Direct"
+        ms, count = median_of(entry["primaryMetric"])
+        runs.setdefault((kind, store), {})[way] = (ms, count, params)
+        params_seen = params
+    increments = int(params_seen.get("increments", "1000000"))
+    keys = int(params_seen.get("keys", "10000"))
+    batch = params_seen.get("maxBatchSize", "?")
+    out.append(
+        f"Workload: {increments:,} increments over {keys:,} uniform keys, one thread. **Buffered**: "
+        f"before each run, untimed, the increments go into a StatBuffer (interval 1 h, "
+        f"`maxBatchSize` {batch}) in front of the sink; the run times `flushAll().join()`, i.e. "
+        "the sink writing every distinct key (`JdbcSink`: one transaction per batch, ledger "
+        "included; `RedisSink`: one pipelined round trip per node per batch, markers included). "
+        "keys/s = distinct keys in the store after the run / flush time. **Baseline**: what code "
+        "without a buffer does, one auto-commit single-row upsert (`JdbcSink.singleRowUpsertSql()`) "
+        "or one synchronous `INCRBY` per increment, on one connection. The baseline runs fewer "
+        "increments (column *baseline increments*) and its time is **extrapolated** linearly to "
+        f"{increments:,} increments from its rate. *Buffered run* = fill (the {increments:,} "
+        "`increment` calls, timed on the side) + flush; speedup = extrapolated baseline time / "
+        "buffered run time. Statements: SQL statements (JDBC, `COMMIT` included) or round trips "
+        f"(Redis) per buffered run, and as a share of the baseline's {increments:,} (one per "
+        "increment). Medians of the measured runs; PostgreSQL and MariaDB are the local servers "
+        "over loopback (durable commits), H2 is embedded in memory (no network, which flatters "
+        "its baseline), the Redis servers are started by the benchmark on loopback.\n")
+    out.append("| store | flush ms | keys/s | statements per flush | fill ms | buffered run ms "
+               "| baseline increments | baseline increments/s | baseline ms for "
+               f"{increments:,} (extrapolated) | speedup | statements vs baseline |")
+    out.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    sinks = {}
+    for kind, store, label in SINK_STORES:
+        row = runs.get((kind, store))
+        if not row:
+            out.append(f"| {label} | not measured |" + " |" * 10)
+            continue
+        recs = stats.get((kind, store), {})
+        buffered = row.get("Buffered")
+        direct = row.get("Direct")
+        flush_ms = buffered[0] if buffered else None
+        written = median_field(recs.get("Buffered"), "keys") or keys
+        keys_per_s = written / (flush_ms / 1000.0) if flush_ms else None
+        statements = median_field(recs.get("Buffered"), "statements")
+        fill_ms = median_field(recs.get("Buffered"), "fillMs")
+        run_ms = flush_ms + fill_ms if flush_ms is not None and fill_ms is not None else None
+        direct_count = int(direct[2].get("directIncrements")) if direct else None
+        direct_rate = direct_count / (direct[0] / 1000.0) if direct and direct[0] > 0 else None
+        direct_ms = increments / direct_rate * 1000.0 if direct_rate else None
+        speedup = direct_ms / run_ms if direct_ms and run_ms else None
+        share = statements / increments if statements is not None else None
+        sinks[(kind, store)] = {"keys_per_s": keys_per_s, "speedup": speedup, "share": share,
+                                "statements": statements}
+
+        def cell(value, form):
+            return form.format(value) if value is not None else "n/a"
+        out.append(
+            f"| {label} | {cell(flush_ms, '{:,.1f}')} | {cell(keys_per_s, '{:,.0f}')} | "
+            f"{cell(statements, '{:,.0f}')} | {cell(fill_ms, '{:,.1f}')} | "
+            f"{cell(run_ms, '{:,.1f}')} | {cell(direct_count, '{:,}')} | "
+            f"{cell(direct_rate, '{:,.0f}')} | {cell(direct_ms, '{:,.0f}')} | "
+            f"{cell(speedup, '{:,.0f}x')} | {cell(share * 100 if share is not None else None, '{:.4f} %')} |")
+    verdicts["sinks"] = sinks
+
+
+def sink_targets(out, verdicts):
+    sinks = verdicts.get("sinks")
+    out.append("\n## Targets of issues 4 and 5 (sinks)\n")
+    if sinks is None:
+        out.append("Not measured.\n")
+        return
+    out.append("| target | measured | verdict |")
+    out.append("|---|---|---|")
+
+    def row(target, key, field, form, ok):
+        value = sinks.get(key, {}).get(field)
+        if value is None:
+            out.append(f"| {target} | not measured | - |")
+        else:
+            out.append(f"| {target} | {form.format(value)} | {'met' if ok(value) else 'MISSED'} |")
+    pg, maria = ("jdbc", "postgresql"), ("jdbc", "mariadb")
+    standalone, cluster = ("redis", "standalone"), ("redis", "cluster")
+    row("JdbcSink into PostgreSQL >= 100 000 keys/s", pg, "keys_per_s", "{:,.0f} keys/s",
+        lambda v: v >= JDBC_KEYS_TARGET)
+    for key, label in ((pg, "PostgreSQL"), (maria, "MariaDB")):
+        row(f"{label}: buffered statements <= 1 % of the baseline's", key, "share",
+            "{:.4%}", lambda v: v <= STATEMENT_SHARE_TARGET)
+        row(f"{label}: buffered run >= 50x faster than the baseline", key, "speedup",
+            "{:,.0f}x", lambda v: v >= SPEEDUP_TARGET)
+    row("RedisSink into standalone Redis >= 200 000 keys/s", standalone, "keys_per_s",
+        "{:,.0f} keys/s", lambda v: v >= REDIS_KEYS_TARGET)
+    for key, label in ((standalone, "Redis standalone"), (cluster, "Redis Cluster")):
+        row(f"{label}: buffered run >= 50x faster than the baseline", key, "speedup",
+            "{:,.0f}x", lambda v: v >= SPEEDUP_TARGET)
+    out.append("\nThe baselines' times are extrapolated from shorter runs (see the sink table).\n")
 
 
 def targets(out, verdicts):
@@ -290,9 +398,11 @@ def main():
         (load(os.path.join(results, "drain-perkey.json")) or [])
     drain_table(out, drain, verdicts)
     sustained_table(out, load(os.path.join(results, "sustained.json")))
-    sink_table(out, load(os.path.join(results, "sinks.json")),
-               os.path.join(results, "sink-stats.jsonl"))
+    sinks = (load(os.path.join(results, "sinks-buffered.json")) or []) + \
+        (load(os.path.join(results, "sinks-direct.json")) or [])
+    sink_table(out, sinks, os.path.join(results, "sink-stats.jsonl"), verdicts)
     targets(out, verdicts)
+    sink_targets(out, verdicts)
     notes = sys.argv[3] if len(sys.argv) > 3 else ""
     if notes and os.path.exists(notes):
         out.append("\n" + open(notes, encoding="utf-8").read().strip())
