@@ -77,14 +77,16 @@ final class Window<K> {
     }
   }
 
+  // Declared first so that HotSpot lays it out right after `base` (offsets 16 and 24): an add
+  // reads both, and on one cache line more often than if they were 16 bytes apart.
+  private volatile long[] stripes;
+  private volatile long base;
+
   final K key;
   /** The tick at which the window is due; written before the window is published. */
   final int dueTick;
   /** The next window in the same wheel bucket; written only by the thread that links it. */
   Window<K> next;
-
-  private volatile long base;
-  private volatile long[] stripes;
 
   /** Creates a window whose first delta is already counted; {@code |delta| <= SLOT_LIMIT}. */
   Window(K key, long delta, int dueTick) {
