@@ -87,17 +87,20 @@ public final class RedisSink<K> implements BatchFlushHandler<K>, AutoCloseable {
   /**
    * Applies one part atomically, at most once per marker.
    * KEYS[1] = marker; KEYS[2..] = counter keys.
-   * ARGV[1] = marker TTL in ms (0: no marker); ARGV[2] = counter TTL in ms (0: none);
+   * ARGV[1] = marker TTL in ms (0: no marker); ARGV[2] = counter TTL in ms (0: none), both
+   *           decimal integer strings handed to Redis as they are (never through Lua numbers,
+   *           which are doubles), and at most MAX_TTL so that Redis accepts them;
    * ARGV[3] = 's' (string counters: then one delta per counter key) or
    *           'h' (hash counters: per counter key the number of fields n, then n field/delta pairs).
    * Returns 1 when applied, 0 when the marker existed. Checks everything before the first write.
    */
   static final String SCRIPT = """
-      local markerTtl = tonumber(ARGV[1])
-      if markerTtl > 0 and redis.call('EXISTS', KEYS[1]) == 1 then
+      local markerTtl = ARGV[1]
+      local marking = markerTtl ~= '0'
+      if marking and redis.call('EXISTS', KEYS[1]) == 1 then
         return 0
       end
-      local ttl = tonumber(ARGV[2])
+      local ttl = ARGV[2]
       local hash = ARGV[3] == 'h'
       local function check(v, key, field, delta)
         if type(v) == 'table' and v.err then
@@ -147,11 +150,11 @@ public final class RedisSink<K> implements BatchFlushHandler<K>, AutoCloseable {
           redis.call('INCRBY', KEYS[i], ARGV[a])
           a = a + 1
         end
-        if ttl > 0 then
+        if ttl ~= '0' then
           redis.call('PEXPIRE', KEYS[i], ttl)
         end
       end
-      if markerTtl > 0 then
+      if marking then
         redis.call('SET', KEYS[1], '1', 'PX', markerTtl)
       end
       return 1
@@ -161,6 +164,13 @@ public final class RedisSink<K> implements BatchFlushHandler<K>, AutoCloseable {
 
   /** How often a waiting flush pushes out queued commands again (redirections, reconnects). */
   private static final long REFLUSH_NANOS = TimeUnit.MILLISECONDS.toNanos(50);
+
+  /**
+   * The longest {@link Builder#expireAfter} and {@link Builder#markerTtl}: 100 years. The script
+   * sets TTLs after its increments, and Redis rejects an expiry past its 64-bit millisecond clock
+   * only then (a script is not rolled back): the bound keeps every TTL one Redis accepts.
+   */
+  static final Duration MAX_TTL = Duration.ofDays(36_500);
 
   private final Transport transport;
   private final Function<? super K, String> keyMapper;
@@ -300,15 +310,19 @@ public final class RedisSink<K> implements BatchFlushHandler<K>, AutoCloseable {
       int slot = cluster ? SlotHash.getSlot(redisKey.getBytes(StandardCharsets.UTF_8)) : -1;
       Part part = bySlot.get(slot);
       if (part == null) {
-        String marker = cluster
-            ? markerPrefix + "{" + SlotTags.tag(slot) + "}:" + batch.id()
-            : markerPrefix + batch.id();
-        part = new Part(slot, transport.node(slot), marker);
+        part = new Part(slot, transport.node(slot), markerKey(slot, batch.id()));
         bySlot.put(slot, part);
       }
       part.add(redisKey, field, delta);
     }
     return new ArrayList<>(bySlot.values());
+  }
+
+  /** The marker key of the part in {@code slot} (-1 on a standalone server) of batch {@code id}. */
+  String markerKey(int slot, String id) {
+    return (slot >= 0)
+        ? markerPrefix + "{" + SlotTags.tag(slot) + "}:" + id
+        : markerPrefix + id;
   }
 
   /** Queues one script call per part, then writes them all: one round trip per node. */
@@ -677,15 +691,19 @@ public final class RedisSink<K> implements BatchFlushHandler<K>, AutoCloseable {
      * Gives every counter key written a TTL, refreshed on each write ({@code PEXPIRE}); for hash
      * counters the TTL is the whole hash's. Default: none (counters persist).
      *
-     * @param expireAfter the TTL, at least 1 ms
+     * @param expireAfter the TTL, at least 1 ms and at most 36500 days (100 years)
      * @return this builder
      * @throws NullPointerException if {@code expireAfter} is null
-     * @throws IllegalArgumentException if it is shorter than 1 ms
+     * @throws IllegalArgumentException if it is shorter than 1 ms or longer than 36500 days
      */
     public Builder<K> expireAfter(Duration expireAfter) {
       Objects.requireNonNull(expireAfter, "expireAfter");
-      if (expireAfter.toMillis() < 1) {
+      if (expireAfter.compareTo(Duration.ofMillis(1)) < 0) {
         throw new IllegalArgumentException("expireAfter must be at least 1 ms: " + expireAfter);
+      }
+      if (expireAfter.compareTo(MAX_TTL) > 0) {
+        throw new IllegalArgumentException(
+            "expireAfter must be at most " + MAX_TTL + " (36500 days): " + expireAfter);
       }
       this.expireAfter = expireAfter;
       return this;
@@ -710,15 +728,19 @@ public final class RedisSink<K> implements BatchFlushHandler<K>, AutoCloseable {
      * Each marker costs about 100 bytes of Redis memory, and there is one per batch on a
      * standalone server but one per slot a batch touches on a cluster. Default 1 hour.
      *
-     * @param markerTtl the marker TTL, at least 1 second
+     * @param markerTtl the marker TTL, at least 1 second and at most 36500 days (100 years)
      * @return this builder
      * @throws NullPointerException if {@code markerTtl} is null
-     * @throws IllegalArgumentException if it is shorter than 1 second
+     * @throws IllegalArgumentException if it is shorter than 1 second or longer than 36500 days
      */
     public Builder<K> markerTtl(Duration markerTtl) {
       Objects.requireNonNull(markerTtl, "markerTtl");
       if (markerTtl.compareTo(Duration.ofSeconds(1)) < 0) {
         throw new IllegalArgumentException("markerTtl must be at least 1 second: " + markerTtl);
+      }
+      if (markerTtl.compareTo(MAX_TTL) > 0) {
+        throw new IllegalArgumentException(
+            "markerTtl must be at most " + MAX_TTL + " (36500 days): " + markerTtl);
       }
       this.markerTtl = markerTtl;
       return this;

@@ -83,6 +83,24 @@ class RedisSinkBuilderTest {
   }
 
   @Test
+  void expireAfter_overHundredYears_iaeNamesOptionAndValue() {
+    assertThatThrownBy(() -> builder().expireAfter(Duration.ofMillis(Long.MAX_VALUE - 1000)))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageStartingWith("expireAfter must be at most PT876000H (36500 days): PT");
+    assertThatThrownBy(() -> builder().expireAfter(Duration.ofDays(36_501)))
+        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("PT876024H");
+  }
+
+  @Test
+  void markerTtl_overHundredYears_iaeNamesOptionAndValue() {
+    assertThatThrownBy(() -> builder().markerTtl(Duration.ofMillis(Long.MAX_VALUE - 1000)))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageStartingWith("markerTtl must be at most PT876000H (36500 days): PT");
+    assertThatThrownBy(() -> builder().markerTtl(Duration.ofSeconds(Long.MAX_VALUE)))
+        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("markerTtl");
+  }
+
+  @Test
   void markerPrefix_withBrace_iae() {
     assertThatThrownBy(() -> builder().markerPrefix("a{b"))
         .isInstanceOf(IllegalArgumentException.class)

@@ -156,6 +156,38 @@ abstract class RedisSinkTestBase extends SinkContract {
     assertThat(admin().get(key(ns, "text"))).isEqualTo("hello");
   }
 
+  /**
+   * Regression: TTLs near Long.MAX_VALUE ms passed the builder, then Redis rejected PEXPIRE /
+   * SET PX after the script's increments, no marker was set and every retry counted again. Now
+   * the builder caps both at 100 years, and the longest allowed TTLs must be accepted by Redis.
+   */
+  @Test
+  void longestAllowedTtls_retriedBatch_appliedOnceWithThoseTtls() throws Exception {
+    String ns = newNamespace();
+    String counter = "sbtest:{" + ns + "}:x";
+    RedisSink<String> sink = track(this.<String>newBuilder()
+        .keyMapper(k -> "sbtest:{" + ns + "}:" + k)
+        .expireAfter(RedisSink.MAX_TTL)
+        .markerTtl(RedisSink.MAX_TTL)
+        .markerPrefix("sbtest:" + ns + ":batch:")
+        .build());
+    TestBatch<String> batch = TestBatch.of(Map.of("x", 5L));
+    String marker = sink.markerKey(
+        sink.isCluster() ? io.lettuce.core.cluster.SlotHash.getSlot(counter) : -1, batch.id());
+    try {
+      sink.flush(batch);
+      sink.flush(batch.retry());
+      sink.flush(batch.retry().retry());
+      assertThat(admin().get(counter)).isEqualTo("5");
+      assertThat(admin().pttl(counter)).isGreaterThan(Duration.ofDays(36_000).toMillis());
+      assertThat(admin().pttl(marker)).isGreaterThan(Duration.ofDays(36_000).toMillis());
+      assertThat(sink.stats().skippedParts()).isEqualTo(2);
+    } finally {
+      admin().pexpire(counter, 60_000);
+      admin().pexpire(marker, 60_000);
+    }
+  }
+
   @Test
   void exactlyOnceOff_retriedBatch_appliedAgain() throws Exception {
     String ns = newNamespace();
