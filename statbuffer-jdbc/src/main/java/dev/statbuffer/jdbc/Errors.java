@@ -39,11 +39,33 @@ final class Errors {
 
   /**
    * H2 only: a concurrent transaction inserted the same new key (or batch id) first. H2's MERGE
-   * reports this as a unique-key violation rather than waiting; the transaction rolled back and
-   * applying it again is safe.
+   * reports this as a violation of the primary key of the counter table or the ledger rather
+   * than waiting; the transaction rolled back and applying it again is safe. A violation of any
+   * other unique index (one the sink cannot resolve by retrying) is not a race.
+   *
+   * @param tables the counter table and ledger names, as the sink was configured
    */
-  static boolean isInsertRace(SQLException e, JdbcDialect dialect) {
-    return dialect == JdbcDialect.H2 && state(e).equals("23505");
+  static boolean isInsertRace(SQLException e, JdbcDialect dialect, String... tables) {
+    if (dialect != JdbcDialect.H2 || !state(e).equals("23505")) {
+      return false;
+    }
+    // H2: Unique index or primary key violation: "PUBLIC.PRIMARY_KEY_8 ON PUBLIC.T(K) VALUES ..."
+    String message = message(e);
+    if (!message.contains("primary_key")) {
+      return false;
+    }
+    for (String table : tables) {
+      String simple = table.substring(table.lastIndexOf('.') + 1).toLowerCase(Locale.ROOT);
+      if (message.contains("." + simple + "(")) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** PostgreSQL: one statement tried to update one row twice (ON CONFLICT DO UPDATE). */
+  static boolean isCardinalityViolation(SQLException e) {
+    return state(e).equals("21000");
   }
 
   /** A constraint (not null, unique, check, foreign key) rejected a row. */

@@ -155,7 +155,8 @@ public final class JdbcSink<K> implements BatchFlushHandler<K> {
    * @throws SQLException if the batch could not be applied; nothing of it was applied, unless the
    *     connection broke after the database committed, in which case the retry finds the id in
    *     the ledger
-   * @throws IllegalArgumentException if the key mapper returned a wrong number of values or a null
+   * @throws IllegalArgumentException if the key mapper returned a wrong number of values or a
+   *     null, or if the counts of keys mapped to one row overflow a {@code long} when added
    */
   @Override
   public void flush(FlushBatch<K> batch) throws SQLException {
@@ -313,7 +314,8 @@ public final class JdbcSink<K> implements BatchFlushHandler<K> {
       try {
         return apply(connection, sql, batchId, rows);
       } catch (SQLException e) {
-        if (attempt >= INSERT_RACE_ATTEMPTS || !Errors.isInsertRace(e, sql.dialect)) {
+        if (attempt >= INSERT_RACE_ATTEMPTS
+            || !Errors.isInsertRace(e, sql.dialect, table, ledgerTable)) {
           throw e;
         }
         LOGGER.log(Level.DEBUG, () -> "Batch " + batchId + " raced a concurrent insert of the"
@@ -593,7 +595,14 @@ public final class JdbcSink<K> implements BatchFlushHandler<K> {
       if (sum == null) {
         merged.put(key, new long[] {count});
       } else {
-        sum[0] += count; // two keys the mapper sends to one row
+        try {
+          sum[0] = Math.addExact(sum[0], count); // two keys the mapper sends to one row
+        } catch (ArithmeticException e) {
+          throw new IllegalArgumentException("The counts of the keys that map to row "
+              + Arrays.toString(key.values) + " (key columns " + keyColumns + ", count column "
+              + countColumn + ") of table " + table + " overflow a BIGINT when added; key "
+              + entry.getKey() + " brought the sum past the range", e);
+        }
       }
     }
     List<Row> rows = new ArrayList<>(merged.size());
@@ -748,9 +757,18 @@ public final class JdbcSink<K> implements BatchFlushHandler<K> {
   /** Turns a failure of a batch into one whose message says what to do, when the sink knows. */
   private SQLException explain(SQLException e, String batchId) {
     Sql checked = plan;
-    if (checked != null && Errors.isInsertRace(e, checked.dialect)) {
-      return Errors.explained("Batch " + batchId + " kept racing concurrent inserts of the same"
-          + " new keys into " + table + "; nothing of it was written and the buffer retries it", e);
+    if (checked != null && Errors.isInsertRace(e, checked.dialect, table, ledgerTable)) {
+      return Errors.explained("Batch " + batchId + " still violated the primary key of " + table
+          + " or ledger " + ledgerTable + " after " + INSERT_RACE_ATTEMPTS + " attempts (a race"
+          + " with concurrent inserts of the same new keys, or a database error below); nothing"
+          + " of it was written and the buffer retries it", e);
+    }
+    if (Errors.isCardinalityViolation(e)) {
+      return Errors.explained("Batch " + batchId + " has keys that are one row of table " + table
+          + " only after conversion to the column types, and the database refused to update that"
+          + " row twice in one statement; nothing of it was written. Make the keyMapper return"
+          + " values of the columns' own types (for example Long for BIGINT, trimmed strings for"
+          + " CHAR)", e);
     }
     if (Errors.isTransient(e)) {
       return e; // deadlock, serialization failure, broken connection: the retry is the fix

@@ -64,7 +64,8 @@ final class Sql {
   }
 
   /**
-   * PostgreSQL: one statement that upserts rows passed as one array per column, in array order.
+   * PostgreSQL: one statement that upserts rows passed as one array per column,
+   * summed per row (after the casts to the column types) and sorted by the database.
    * With the ledger, a CTE first inserts the batch id (ON CONFLICT DO NOTHING, so a duplicate
    * never aborts the transaction); the rows are written only if that insert returned a row, so an
    * update count of 0 means "already applied". Parameters: [batch id, applied at,] one text[] per
@@ -82,25 +83,40 @@ final class Sql {
           .append(", ").append(appliedAt).append(") VALUES (?, ?) ON CONFLICT (").append(batchId)
           .append(") DO NOTHING RETURNING 1) ");
     }
+    // Rows that differ as text but are one row once cast to the column types (7 and 07 into an
+    // INTEGER, "a" and "a " into a CHAR(n)) are summed here: ON CONFLICT DO UPDATE must not
+    // affect one row twice. The database sorts the rows, so every writer locks them in its order.
     sql.append("INSERT INTO ").append(table).append(" AS t (").append(columnList())
         .append(") SELECT ");
     for (int i = 0; i < keyColumns.size(); i++) {
-      sql.append((keyCasts[i] == null) ? "u.c" + i : "CAST(u.c" + i + " AS " + keyCasts[i] + ")")
-          .append(", ");
+      sql.append("g.c").append(i).append(", ");
     }
-    sql.append("u.n FROM unnest(");
+    sql.append("g.n FROM (SELECT ");
+    for (int i = 0; i < keyColumns.size(); i++) {
+      sql.append((keyCasts[i] == null) ? "u.c" + i : "CAST(u.c" + i + " AS " + keyCasts[i] + ")")
+          .append(" AS c").append(i).append(", ");
+    }
+    sql.append("CAST(sum(u.n) AS bigint) AS n FROM unnest(");
     for (int i = 0; i < keyColumns.size(); i++) {
       sql.append("CAST(? AS text[]), ");
     }
-    sql.append("CAST(? AS bigint[])) WITH ORDINALITY AS u(");
+    sql.append("CAST(? AS bigint[])) AS u(");
     for (int i = 0; i < keyColumns.size(); i++) {
       sql.append('c').append(i).append(", ");
     }
-    sql.append("n, o)");
+    sql.append("n)");
     if (withLedger) {
       sql.append(" WHERE EXISTS (SELECT 1 FROM ledger)");
     }
-    sql.append(" ORDER BY u.o ON CONFLICT (").append(String.join(", ", keyColumns))
+    sql.append(" GROUP BY ");
+    for (int i = 0; i < keyColumns.size(); i++) {
+      sql.append((i == 0) ? "" : ", ").append(i + 1);
+    }
+    sql.append(") AS g ORDER BY ");
+    for (int i = 0; i < keyColumns.size(); i++) {
+      sql.append((i == 0) ? "" : ", ").append("g.c").append(i);
+    }
+    sql.append(" ON CONFLICT (").append(String.join(", ", keyColumns))
         .append(") DO UPDATE SET ").append(countColumn).append(" = t.").append(countColumn)
         .append(" + EXCLUDED.").append(countColumn);
     return sql.toString();
@@ -158,7 +174,13 @@ final class Sql {
             .append(" + excluded.").append(countColumn);
         return sql.toString();
       case H2:
-        sql.append("MERGE INTO ").append(table).append(" AS t USING (VALUES ");
+        // Rows that are one row once cast (1 and 01 into an INTEGER) are summed first: one MERGE
+        // must not insert the same new key twice.
+        sql.append("MERGE INTO ").append(table).append(" AS t USING (SELECT ");
+        for (int i = 0; i < keyColumns.size(); i++) {
+          sql.append("v.c").append(i).append(", ");
+        }
+        sql.append("CAST(SUM(v.n) AS BIGINT) AS n FROM (VALUES ");
         for (int r = 0; r < rows; r++) {
           sql.append((r == 0) ? "(" : ", (");
           for (int i = 0; i < keyColumns.size(); i++) {
@@ -166,6 +188,18 @@ final class Sql {
                 .append(", ");
           }
           sql.append("CAST(? AS BIGINT))");
+        }
+        sql.append(") AS v(");
+        for (int i = 0; i < keyColumns.size(); i++) {
+          sql.append('c').append(i).append(", ");
+        }
+        sql.append("n) GROUP BY ");
+        for (int i = 0; i < keyColumns.size(); i++) {
+          sql.append((i == 0) ? "" : ", ").append("v.c").append(i);
+        }
+        sql.append(" ORDER BY ");
+        for (int i = 0; i < keyColumns.size(); i++) {
+          sql.append((i == 0) ? "" : ", ").append("v.c").append(i);
         }
         sql.append(") AS s(");
         for (int i = 0; i < keyColumns.size(); i++) {

@@ -182,6 +182,50 @@ abstract class JdbcSinkContractTest extends SinkContract {
   }
 
   @Test
+  void keysEqualOnlyInDatabase_integerAndLongForOneRow_countsAdded() throws Exception {
+    String ns = newNamespace();
+    tables.add(ns + "_mixed");
+    tables.add(ns + "_ledger");
+    // A composite mapper that boxes the same id sometimes as Integer, sometimes as Long: two keys
+    // in Java, one row in the database.
+    JdbcSink<String> sink = JdbcSink.<String>builder(dataSource())
+        .table(ns + "_mixed").keyColumns("page_id", "slot").countColumn("n")
+        .keyColumnTypes("BIGINT", "INTEGER").ledgerTable(ns + "_ledger")
+        .keyMapper(k -> new Object[] {k.startsWith("i") ? (Object) 7 : (Object) 7L, 1})
+        .build();
+    sink.createTables();
+    sink.flush(TestBatch.of(Map.of("i-page7", 1L, "l-page7", 2L)));
+    sink.flush(TestBatch.of(Map.of("i-page7", 4L, "l-page7", 8L)));
+    assertThat(query("SELECT n FROM " + ns + "_mixed WHERE page_id = 7")).isEqualTo(15L);
+  }
+
+  @Test
+  void keysEqualOnlyAfterCast_textIntoIntegerColumn_countsAdded() throws Exception {
+    String ns = newNamespace();
+    JdbcSink<String> sink = builder(ns).keyColumnTypes("INTEGER").build();
+    sink.createTables();
+    sink.flush(TestBatch.of(Map.of("1", 1L, "01", 2L, "001", 4L, "2", 8L)));
+    assertThat(query("SELECT total FROM " + ns + "_counts WHERE k = 1")).isEqualTo(7L);
+    assertThat(query("SELECT total FROM " + ns + "_counts WHERE k = 2")).isEqualTo(8L);
+  }
+
+  @Test
+  void keysMappedToOneRow_sumOverflows_illegalArgumentNamingKeyAndNothingWritten()
+      throws Exception {
+    String ns = newNamespace();
+    JdbcSink<String> sink = builder(ns).keyMapper(k -> new Object[] {"same"}).build();
+    sink.createTables();
+    Map<String, Long> counts = new LinkedHashMap<>();
+    counts.put("a", Long.MAX_VALUE);
+    counts.put("b", 1L);
+    assertThatThrownBy(() -> sink.flush(TestBatch.of(counts)))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining(ns + "_counts").hasMessageContaining("k")
+        .hasMessageContaining("same").hasMessageContaining("overflow");
+    assertThat(readTotal(ns, "same")).isZero();
+  }
+
+  @Test
   void keyMapper_wrongNumberOfValues_illegalArgumentNamingColumns() throws Exception {
     String ns = newNamespace();
     JdbcSink<String> sink = builder(ns).keyMapper(k -> new Object[] {k, k}).build();

@@ -65,4 +65,14 @@ class PostgresJdbcSinkTest extends JdbcSinkContractTest {
         .hasMessageContaining("widen");
     assertThat(readTotal(ns, "abc")).isZero();
   }
+
+  @Test
+  void keysEqualAfterCharPadding_oneStatement_countsAdded() throws Exception {
+    String ns = newNamespace();
+    JdbcSink<String> sink = builder(ns).keyColumnTypes("CHAR(5)").build();
+    sink.createTables();
+    sink.flush(TestBatch.of(Map.of("a", 1L, "a ", 2L, "b", 4L)));
+    assertThat(query("SELECT total FROM " + ns + "_counts WHERE k = 'a'")).isEqualTo(3L);
+    assertThat(query("SELECT total FROM " + ns + "_counts WHERE k = 'b'")).isEqualTo(4L);
+  }
 }
