@@ -50,7 +50,8 @@ import java.util.function.Function;
  * The batch is split into <em>parts</em>: the whole batch on a standalone server, one part per hash
  * slot on a cluster. Each part is one call of a Lua script ({@code EVALSHA}) that, atomically:
  * <ol>
- *   <li>returns at once if the part's <em>marker</em> key exists (the batch was applied before);
+ *   <li>returns at once if the part's <em>marker</em> key exists (the batch was applied before),
+ *       renewing the marker's TTL;
  *   <li>checks every counter first (type, integer value, no overflow), so that a bad key fails the
  *       part before anything of it is written: Redis does not roll a script back;
  *   <li>applies {@code INCRBY} (string counters) or {@code HINCRBY} (hash counters), refreshing the
@@ -60,13 +61,18 @@ import java.util.function.Function;
  * All the script calls of a batch are queued on the sink's connection and written with one flush:
  * one round trip per node the batch touches, never one per key. On a cluster each part is routed
  * to its slot's node (Lettuce follows {@code MOVED}/{@code ASK} redirections), and the marker key
- * carries a hash tag of that slot ({@code statbuffer:batch:{tag}:id}), so it lives, and migrates,
- * with the counters it guards.
+ * carries a hash tag of that slot ({@code statbuffer:batch:<name>:{tag}:id}), so it lives, and
+ * migrates, with the counters it guards.
+ *
+ * <p><strong>Markers are per sink {@link Builder#name name} and batch id: two sinks that receive
+ * the same batches must have different names</strong>, or the second one skips every batch the
+ * first applied.
  *
  * <h2>Guarantees</h2>
  * With exactly-once on (the default), a retried batch — same {@link FlushBatch#id()} — applies
- * only the parts whose marker is missing: every part is applied exactly once, as long as the retry
- * comes within {@code markerTtl} of the part's first application. A part is all or nothing. On
+ * only the parts whose marker is missing: every part is applied exactly once, as long as each
+ * retry comes within {@code markerTtl} of the previous attempt (a retry that finds a marker
+ * renews its TTL). A part is all or nothing. On
  * success {@link #flush} returns; if any part is not confirmed it throws a
  * {@link RedisSinkException} naming the node, slot, keys and Redis' answer of each failed part,
  * and the buffer retries the batch. With exactly-once off there are no markers: a part whose reply
@@ -91,14 +97,25 @@ public final class RedisSink<K> implements BatchFlushHandler<K>, AutoCloseable {
    *           decimal integer strings handed to Redis as they are (never through Lua numbers,
    *           which are doubles), and at most MAX_TTL so that Redis accepts them;
    * ARGV[3] = 's' (string counters: then one delta per counter key) or
-   *           'h' (hash counters: per counter key the number of fields n, then n field/delta pairs).
-   * Returns 1 when applied, 0 when the marker existed. Checks everything before the first write.
+   *           'h' (hash counters: per counter key the number of fields n, then n field/delta pairs);
+   * ARGV[4] = fingerprint of the part's counters, stored as the marker's value.
+   * Returns 1 when applied, 0 when the marker existed (its TTL is then refreshed), 2 when it
+   * existed with another fingerprint: another sink of the same name wrote it, or the mappers now
+   * map the batch differently. Checks everything before the first write.
    */
   static final String SCRIPT = """
       local markerTtl = ARGV[1]
       local marking = markerTtl ~= '0'
-      if marking and redis.call('EXISTS', KEYS[1]) == 1 then
-        return 0
+      if marking then
+        local seen = redis.call('GET', KEYS[1])
+        if seen then
+          -- Applied before: keep the marker alive as long as retries keep coming.
+          redis.call('PEXPIRE', KEYS[1], markerTtl)
+          if seen ~= ARGV[4] then
+            return 2
+          end
+          return 0
+        end
       end
       local ttl = ARGV[2]
       local hash = ARGV[3] == 'h'
@@ -121,7 +138,7 @@ public final class RedisSink<K> implements BatchFlushHandler<K>, AutoCloseable {
         end
         return nil
       end
-      local a = 4
+      local a = 5
       for i = 2, #KEYS do
         if hash then
           local n = tonumber(ARGV[a])
@@ -137,7 +154,7 @@ public final class RedisSink<K> implements BatchFlushHandler<K>, AutoCloseable {
           a = a + 1
         end
       end
-      a = 4
+      a = 5
       for i = 2, #KEYS do
         if hash then
           local n = tonumber(ARGV[a])
@@ -155,7 +172,7 @@ public final class RedisSink<K> implements BatchFlushHandler<K>, AutoCloseable {
         end
       end
       if marking then
-        redis.call('SET', KEYS[1], '1', 'PX', markerTtl)
+        redis.call('SET', KEYS[1], ARGV[4], 'PX', markerTtl)
       end
       return 1
       """;
@@ -180,6 +197,7 @@ public final class RedisSink<K> implements BatchFlushHandler<K>, AutoCloseable {
   private final boolean exactlyOnce;
   private final long markerTtlMillis;
   private final String markerPrefix;
+  private final String name;
   private final Duration timeout;
   private final AtomicBoolean closed = new AtomicBoolean();
 
@@ -201,6 +219,7 @@ public final class RedisSink<K> implements BatchFlushHandler<K>, AutoCloseable {
     this.exactlyOnce = builder.exactlyOnce;
     this.markerTtlMillis = builder.markerTtl.toMillis();
     this.markerPrefix = builder.markerPrefix;
+    this.name = builder.name;
     this.timeout = builder.timeout;
   }
 
@@ -321,8 +340,8 @@ public final class RedisSink<K> implements BatchFlushHandler<K>, AutoCloseable {
   /** The marker key of the part in {@code slot} (-1 on a standalone server) of batch {@code id}. */
   String markerKey(int slot, String id) {
     return (slot >= 0)
-        ? markerPrefix + "{" + SlotTags.tag(slot) + "}:" + id
-        : markerPrefix + id;
+        ? markerPrefix + name + ":{" + SlotTags.tag(slot) + "}:" + id
+        : markerPrefix + name + ":" + id;
   }
 
   /** Queues one script call per part, then writes them all: one round trip per node. */
@@ -379,10 +398,16 @@ public final class RedisSink<K> implements BatchFlushHandler<K>, AutoCloseable {
     }
   }
 
-  private static void collect(Part part) throws InterruptedException {
+  private void collect(Part part) throws InterruptedException {
     try {
       Long reply = part.future.get();
       part.result = (reply != null && reply == 1L) ? Part.APPLIED : Part.SKIPPED;
+      if (reply != null && reply == 2L) {
+        LOG.log(System.Logger.Level.WARNING, () -> "Marker " + part.marker + " was written for "
+            + "other counters: the part was skipped. If two sinks receive the same batches, give "
+            + "each its own name(...) (this one is '" + name + "'); otherwise the mappers map "
+            + "the retried batch to other keys than its first attempt.");
+      }
     } catch (ExecutionException e) {
       part.failure = (e.getCause() != null) ? e.getCause() : e;
     } catch (java.util.concurrent.CancellationException e) {
@@ -506,11 +531,12 @@ public final class RedisSink<K> implements BatchFlushHandler<K>, AutoCloseable {
 
     @SuppressWarnings("unchecked")
     String[] args(long markerTtlMillis, long expireMillis, String mode) {
-      String[] args = new String[3 + argCount];
+      String[] args = new String[4 + argCount];
       args[0] = Long.toString(markerTtlMillis);
       args[1] = Long.toString(expireMillis);
       args[2] = mode;
-      int i = 3;
+      args[3] = fingerprint();
+      int i = 4;
       for (Object value : counters.values()) {
         if (value instanceof Long delta) {
           args[i++] = Long.toString(delta);
@@ -524,6 +550,32 @@ public final class RedisSink<K> implements BatchFlushHandler<K>, AutoCloseable {
         }
       }
       return args;
+    }
+
+    /**
+     * A hash of the part's counter keys and fields, independent of their order, so that a
+     * marker tells which counters it guards.
+     */
+    @SuppressWarnings("unchecked")
+    String fingerprint() {
+      long sum = 0;
+      for (Map.Entry<String, Object> counter : counters.entrySet()) {
+        long h = counter.getKey().hashCode();
+        if (counter.getValue() instanceof Map<?, ?> fields) {
+          for (String field : ((Map<String, Long>) fields).keySet()) {
+            sum += mix(h * 31 + field.hashCode());
+          }
+        } else {
+          sum += mix(h);
+        }
+      }
+      return Long.toHexString(sum);
+    }
+
+    private static long mix(long z) {
+      z = (z ^ (z >>> 33)) * 0xff51afd7ed558ccdL;
+      z = (z ^ (z >>> 33)) * 0xc4ceb9fe1a85ec53L;
+      return z ^ (z >>> 33);
     }
 
     void reset() {
@@ -635,7 +687,10 @@ public final class RedisSink<K> implements BatchFlushHandler<K>, AutoCloseable {
   /**
    * Configures a {@link RedisSink}. Set exactly one of {@link #keyMapper} and {@link #hashMapper}.
    * Defaults: no counter TTL, exactly-once on, marker TTL 1 hour, marker prefix
-   * {@code "statbuffer:batch:"}, timeout 10 seconds, no client name. Not thread-safe: configure
+   * {@code "statbuffer:batch:"}, name {@code "default"}, timeout 10 seconds, no client name.
+   *
+   * <p><strong>Two sinks that receive the same batches need different {@link #name}s</strong>:
+   * markers are per sink name and batch id, so a second sink of the same name skips the batch. Not thread-safe: configure
    * it on one thread, then call {@link #build()}.
    *
    * @param <K> the buffer's key type
@@ -650,6 +705,7 @@ public final class RedisSink<K> implements BatchFlushHandler<K>, AutoCloseable {
     private boolean exactlyOnce = true;
     private Duration markerTtl = Duration.ofHours(1);
     private String markerPrefix = "statbuffer:batch:";
+    private String name = "default";
     private Duration timeout = Duration.ofSeconds(10);
     private String clientName;
 
@@ -723,8 +779,11 @@ public final class RedisSink<K> implements BatchFlushHandler<K>, AutoCloseable {
     }
 
     /**
-     * How long a batch marker lives. A retry later than this after a part was applied applies
-     * it again, so it should exceed the longest time a batch may keep being retried (an outage).
+     * How long a batch marker lives after the last attempt that reached it: a retry that finds
+     * a marker renews its TTL, so markers live as long as retries keep coming. A retry later
+     * than this after the previous attempt applies the part again, so it should exceed the
+     * longest gap between retries of a batch (an outage). A marker is lost, like any write, if
+     * its node fails over before replicating it; then so are the counts it guards.
      * Each marker costs about 100 bytes of Redis memory, and there is one per batch on a
      * standalone server but one per slot a batch touches on a cluster. Default 1 hour.
      *
@@ -747,8 +806,33 @@ public final class RedisSink<K> implements BatchFlushHandler<K>, AutoCloseable {
     }
 
     /**
-     * The prefix of marker keys: {@code prefix + id} on a standalone server,
-     * {@code prefix + "{tag}:" + id} on a cluster. Default {@code "statbuffer:batch:"}.
+     * The sink's name, part of its marker keys. <strong>Two sinks that receive the same batches
+     * (one handler fanning a batch out to string totals and to per-day hashes, say) must have
+     * different names</strong> (or marker prefixes): with the same name the second sink finds
+     * the first one's marker, takes the batch for applied and skips it, and its counts are lost
+     * (it logs a warning when it notices). Keep a sink's name across restarts, so that a retry
+     * after a restart finds its markers. Default {@code "default"}.
+     *
+     * @param name the name, non-empty, without braces or whitespace
+     * @return this builder
+     * @throws NullPointerException if {@code name} is null
+     * @throws IllegalArgumentException if it is empty or contains a brace or whitespace
+     */
+    public Builder<K> name(String name) {
+      Objects.requireNonNull(name, "name");
+      if (name.isEmpty() || name.indexOf('{') >= 0 || name.indexOf('}') >= 0
+          || name.chars().anyMatch(Character::isWhitespace)) {
+        throw new IllegalArgumentException(
+            "name must be non-empty without braces or whitespace: '" + name + "'");
+      }
+      this.name = name;
+      return this;
+    }
+
+    /**
+     * The prefix of marker keys: {@code prefix + name + ":" + id} on a standalone server,
+     * {@code prefix + name + ":{tag}:" + id} on a cluster (see {@link #name}). Default
+     * {@code "statbuffer:batch:"}.
      *
      * @param markerPrefix the prefix, without braces (they would change the hash slot)
      * @return this builder

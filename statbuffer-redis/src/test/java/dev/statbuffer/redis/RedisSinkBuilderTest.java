@@ -101,6 +101,17 @@ class RedisSinkBuilderTest {
   }
 
   @Test
+  void name_emptyOrBraceOrSpace_iaeNamesOptionAndValue() {
+    assertThatThrownBy(() -> builder().name(""))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("name must be non-empty without braces or whitespace: ''");
+    assertThatThrownBy(() -> builder().name("a{b")).hasMessageContaining("'a{b'");
+    assertThatThrownBy(() -> builder().name("a b")).hasMessageContaining("'a b'");
+    assertThatThrownBy(() -> builder().name(null))
+        .isInstanceOf(NullPointerException.class).hasMessage("name");
+  }
+
+  @Test
   void markerPrefix_withBrace_iae() {
     assertThatThrownBy(() -> builder().markerPrefix("a{b"))
         .isInstanceOf(IllegalArgumentException.class)

@@ -188,6 +188,70 @@ abstract class RedisSinkTestBase extends SinkContract {
     }
   }
 
+  /**
+   * Regression: markers were keyed by prefix and batch id alone, so of two sinks fed the same
+   * batch (totals and per-day hashes) the second found the first one's marker and skipped it.
+   */
+  @Test
+  void twoSinksDifferentNames_sameBatch_bothApplyIt() throws Exception {
+    String ns = newNamespace();
+    String prefix = "sbtest:" + ns + ":batch:";
+    RedisSink<String> totals = track(this.<String>newBuilder()
+        .keyMapper(k -> "sbtest:{" + ns + "}:total:" + k).expireAfter(Duration.ofMinutes(5))
+        .markerPrefix(prefix).markerTtl(Duration.ofMinutes(5)).name("totals").build());
+    RedisSink<String> daily = track(this.<String>newBuilder()
+        .hashMapper(k -> "sbtest:{" + ns + "}:day", k -> k).expireAfter(Duration.ofMinutes(5))
+        .markerPrefix(prefix).markerTtl(Duration.ofMinutes(5)).name("daily").build());
+    TestBatch<String> batch = TestBatch.of(Map.of("x", 3L));
+    totals.flush(batch);
+    daily.flush(batch);
+    totals.flush(batch.retry());
+    daily.flush(batch.retry());
+    assertThat(admin().get("sbtest:{" + ns + "}:total:x")).isEqualTo("3");
+    assertThat(admin().hget("sbtest:{" + ns + "}:day", "x")).isEqualTo("3");
+    assertThat(totals.stats().appliedParts()).isEqualTo(1);
+    assertThat(daily.stats().appliedParts()).isEqualTo(1);
+  }
+
+  /** Markers are per name: a second sink of the same name takes the batch for applied. */
+  @Test
+  void twoSinksSameName_sameBatch_secondSkipsIt() throws Exception {
+    String ns = newNamespace();
+    String prefix = "sbtest:" + ns + ":batch:";
+    RedisSink<String> first = track(this.<String>newBuilder()
+        .keyMapper(k -> "sbtest:{" + ns + "}:" + k).expireAfter(Duration.ofMinutes(5))
+        .markerPrefix(prefix).markerTtl(Duration.ofMinutes(5)).name("same").build());
+    RedisSink<String> second = track(this.<String>newBuilder()
+        .keyMapper(k -> "sbtest:{" + ns + "}:" + k).expireAfter(Duration.ofMinutes(5))
+        .markerPrefix(prefix).markerTtl(Duration.ofMinutes(5)).name("same").build());
+    TestBatch<String> batch = TestBatch.of(Map.of("x", 3L));
+    first.flush(batch);
+    second.flush(batch);
+    assertThat(admin().get("sbtest:{" + ns + "}:x")).isEqualTo("3");
+    assertThat(second.stats().skippedParts()).isEqualTo(1);
+  }
+
+  /**
+   * Regression: a marker's TTL ran from the part's first application, so a part applied early in
+   * a long run of retries (other slots failing) could lose its marker and be applied again.
+   */
+  @Test
+  void markerFound_retry_renewsMarkerTtl() throws Exception {
+    String ns = newNamespace();
+    String counter = "sbtest:{" + ns + "}:x";
+    RedisSink<String> sink = track(this.<String>newBuilder()
+        .keyMapper(k -> "sbtest:{" + ns + "}:" + k).expireAfter(Duration.ofMinutes(5))
+        .markerPrefix("sbtest:" + ns + ":batch:").markerTtl(Duration.ofMinutes(5)).build());
+    TestBatch<String> batch = TestBatch.of(Map.of("x", 2L));
+    String marker = sink.markerKey(
+        sink.isCluster() ? io.lettuce.core.cluster.SlotHash.getSlot(counter) : -1, batch.id());
+    sink.flush(batch);
+    admin().pexpire(marker, 2_000);
+    sink.flush(batch.retry());
+    assertThat(admin().pttl(marker)).isGreaterThan(60_000L);
+    assertThat(admin().get(counter)).isEqualTo("2");
+  }
+
   @Test
   void exactlyOnceOff_retriedBatch_appliedAgain() throws Exception {
     String ns = newNamespace();

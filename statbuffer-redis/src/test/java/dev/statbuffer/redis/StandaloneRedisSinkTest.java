@@ -90,7 +90,9 @@ class StandaloneRedisSinkTest extends RedisSinkTestBase {
         .build());
     TestBatch<String> batch = TestBatch.of(Map.of("a", 1L));
     sink.flush(batch);
-    assertThat(admin().pttl("sbtest:" + ns + ":batch:" + batch.id()))
+    assertThat(sink.markerKey(-1, batch.id()))
+        .isEqualTo("sbtest:" + ns + ":batch:default:" + batch.id());
+    assertThat(admin().pttl("sbtest:" + ns + ":batch:default:" + batch.id()))
         .isBetween(1L, 300_000L);
   }
 }
