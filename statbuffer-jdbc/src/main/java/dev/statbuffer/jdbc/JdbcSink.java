@@ -88,6 +88,8 @@ public final class JdbcSink<K> implements BatchFlushHandler<K> {
   private static final Pattern SQL_TYPE = Pattern.compile("[A-Za-z][A-Za-z0-9_ ]*(\\([0-9, ]+\\))?");
   private static final Pattern CAST_TYPE = Pattern.compile("[A-Za-z_][A-Za-z0-9_ ]*");
   private static final String DEFAULT_KEY_TYPE = "VARCHAR(255)";
+  /** The longest counter table name (the width of the ledger's {@code sink} column). */
+  static final int MAX_TABLE_NAME = 128;
 
   private final DataSource dataSource;
   private final String table;
@@ -126,7 +128,8 @@ public final class JdbcSink<K> implements BatchFlushHandler<K> {
     this.configuredDialect = builder.dialect;
     this.dialect = builder.dialect;
     this.exactlyOnce = builder.exactlyOnce;
-    this.ledgerTable = builder.ledgerTable;
+    this.ledgerTable = (builder.ledgerTable != null) ? builder.ledgerTable
+        : builder.table + "_ledger";
     this.retentionMillis = builder.ledgerRetention.toMillis();
     this.pruneIntervalMillis = builder.ledgerPruneInterval.toMillis();
     this.configuredRowsPerStatement = builder.maxRowsPerStatement;
@@ -699,8 +702,8 @@ public final class JdbcSink<K> implements BatchFlushHandler<K> {
           statement.executeQuery(sql.probeLedgerTable()).close();
         } catch (SQLException e) {
           if (Errors.isMissingTable(e) || Errors.isMissingColumn(e)) {
-            throw Errors.explained("JdbcSink's ledger table " + ledgerTable + " (columns batch_id,"
-                + " applied_at) is missing or incomplete. Call createTables() once, or create it: "
+            throw Errors.explained("JdbcSink's ledger table " + ledgerTable + " (columns sink,"
+                + " batch_id, applied_at) is missing or incomplete. Call createTables() once, or create it: "
                 + String.join("; ", sql.ledgerDdl())
                 + ". Or turn exactly-once off with exactlyOnce(false)", e);
           }
@@ -848,7 +851,7 @@ public final class JdbcSink<K> implements BatchFlushHandler<K> {
    *   the column value.
    *   <li>{@link #dialect}: detected from the connection's metadata.
    *   <li>{@link #exactlyOnce}: true.
-   *   <li>{@link #ledgerTable}: {@code statbuffer_ledger}.
+   *   <li>{@link #ledgerTable}: the counter table's name followed by {@code _ledger}.
    *   <li>{@link #ledgerRetention}: 7 days.
    *   <li>{@link #ledgerPruneInterval}: 10 minutes.
    *   <li>{@link #maxRowsPerStatement}: 5000 for PostgreSQL, 1000 otherwise (always under the
@@ -874,7 +877,7 @@ public final class JdbcSink<K> implements BatchFlushHandler<K> {
     private Function<? super K, Object[]> keyMapper;
     private JdbcDialect dialect;
     private boolean exactlyOnce = true;
-    private String ledgerTable = "statbuffer_ledger";
+    private String ledgerTable;
     private Duration ledgerRetention = Duration.ofDays(7);
     private Duration ledgerPruneInterval = Duration.ofMinutes(10);
     private int maxRowsPerStatement;
@@ -891,10 +894,15 @@ public final class JdbcSink<K> implements BatchFlushHandler<K> {
      * @param table the table name
      * @return this builder
      * @throws NullPointerException if {@code table} is null
-     * @throws IllegalArgumentException if it is not an identifier
+     * @throws IllegalArgumentException if it is not an identifier or longer than 128 characters
      */
     public Builder<K> table(String table) {
-      this.table = tableName("table", table);
+      String name = tableName("table", table);
+      if (name.length() > MAX_TABLE_NAME) {
+        throw new IllegalArgumentException("table must be at most " + MAX_TABLE_NAME
+            + " characters long (the width of the ledger's sink column): " + name);
+      }
+      this.table = name;
       return this;
     }
 
@@ -982,9 +990,13 @@ public final class JdbcSink<K> implements BatchFlushHandler<K> {
     }
 
     /**
-     * The ledger table (columns {@code batch_id VARCHAR(64) PRIMARY KEY},
-     * {@code applied_at BIGINT}, epoch milliseconds). Sinks of different counter tables may share
-     * one ledger, since batch ids are unique.
+     * The ledger table (columns {@code sink VARCHAR(128)}, {@code batch_id VARCHAR(64)},
+     * {@code applied_at BIGINT} in epoch milliseconds, primary key {@code (sink, batch_id)}).
+     * Default: the counter table's name followed by {@code _ledger}. Each row records the counter
+     * table (the {@code sink} column) as well as the batch id, so sinks of different counter
+     * tables may share one ledger, even when one batch is handed to several of them. Two sinks of
+     * the <em>same</em> counter table must not both be fed the same batch: the second would find
+     * the first's row and skip the batch (which is what makes a retry exact).
      *
      * @param ledgerTable the table name, optionally schema-qualified
      * @return this builder
@@ -1111,7 +1123,7 @@ public final class JdbcSink<K> implements BatchFlushHandler<K> {
         throw new IllegalStateException("keyColumnTypes has " + keyColumnTypes.size()
             + " types but keyColumns has " + keyColumns.size() + " columns");
       }
-      if (exactlyOnce && ledgerTable.equalsIgnoreCase(table)) {
+      if (exactlyOnce && ledgerTable != null && ledgerTable.equalsIgnoreCase(table)) {
         throw new IllegalStateException("ledgerTable must differ from table: " + table);
       }
       return new JdbcSink<>(this);

@@ -18,6 +18,12 @@ final class Sql {
   final String countColumn;
   final String ledgerTable;
   private final String batchId;
+  private final String sinkColumn;
+  /**
+   * The ledger's {@code sink} value of this sink: its counter table name as configured, as an SQL
+   * string literal (the builder allows only letters, digits, underscores and one dot).
+   */
+  private final String sinkLiteral;
   private final String appliedAt;
   private final String ledgerIndex;
   private final Identifiers identifiers;
@@ -39,6 +45,8 @@ final class Sql {
     this.countColumn = identifiers.quote(countColumn);
     this.ledgerTable = identifiers.quote(ledgerTable);
     this.batchId = identifiers.quote("batch_id");
+    this.sinkColumn = identifiers.quote("sink");
+    this.sinkLiteral = "'" + table + "'";
     this.appliedAt = identifiers.quote("applied_at");
     this.ledgerIndex = identifiers.quote(simpleName(ledgerTable) + "_applied_at");
     this.identifiers = identifiers;
@@ -55,7 +63,8 @@ final class Sql {
 
   /** Selects the ledger's columns, and no row. */
   String probeLedgerTable() {
-    return "SELECT " + batchId + ", " + appliedAt + " FROM " + ledgerTable + " WHERE 1 = 0";
+    return "SELECT " + sinkColumn + ", " + batchId + ", " + appliedAt + " FROM " + ledgerTable
+        + " WHERE 1 = 0";
   }
 
   /** Selects one column, and no row: finds which column is missing. */
@@ -79,9 +88,10 @@ final class Sql {
     }
     StringBuilder sql = new StringBuilder(256);
     if (withLedger) {
-      sql.append("WITH ledger AS (INSERT INTO ").append(ledgerTable).append(" (").append(batchId)
-          .append(", ").append(appliedAt).append(") VALUES (?, ?) ON CONFLICT (").append(batchId)
-          .append(") DO NOTHING RETURNING 1) ");
+      sql.append("WITH ledger AS (INSERT INTO ").append(ledgerTable).append(" (")
+          .append(sinkColumn).append(", ").append(batchId).append(", ").append(appliedAt)
+          .append(") VALUES (").append(sinkLiteral).append(", ?, ?) ON CONFLICT (")
+          .append(sinkColumn).append(", ").append(batchId).append(") DO NOTHING RETURNING 1) ");
     }
     // Rows that differ as text but are one row once cast to the column types (7 and 07 into an
     // INTEGER, "a" and "a " into a CHAR(n)) are summed here: ON CONFLICT DO UPDATE must not
@@ -130,16 +140,18 @@ final class Sql {
     switch (dialect) {
       case MARIADB:
       case MYSQL:
-        return "INSERT IGNORE INTO " + ledgerTable + " (" + batchId + ", " + appliedAt
-            + ") VALUES (?, ?)";
+        return "INSERT IGNORE INTO " + ledgerTable + " (" + sinkColumn + ", " + batchId + ", "
+            + appliedAt + ") VALUES (" + sinkLiteral + ", ?, ?)";
       case H2:
         return "MERGE INTO " + ledgerTable + " AS l USING (VALUES (CAST(? AS VARCHAR(64)),"
-            + " CAST(? AS BIGINT))) AS s(i, a) ON l." + batchId + " = s.i"
-            + " WHEN NOT MATCHED THEN INSERT (" + batchId + ", " + appliedAt + ") VALUES (s.i, s.a)";
+            + " CAST(? AS BIGINT))) AS s(i, a) ON l." + sinkColumn + " = " + sinkLiteral
+            + " AND l." + batchId + " = s.i WHEN NOT MATCHED THEN INSERT (" + sinkColumn + ", "
+            + batchId + ", " + appliedAt + ") VALUES (" + sinkLiteral + ", s.i, s.a)";
       case SQLITE:
       case POSTGRESQL:
-        return "INSERT INTO " + ledgerTable + " (" + batchId + ", " + appliedAt
-            + ") VALUES (?, ?) ON CONFLICT (" + batchId + ") DO NOTHING";
+        return "INSERT INTO " + ledgerTable + " (" + sinkColumn + ", " + batchId + ", "
+            + appliedAt + ") VALUES (" + sinkLiteral + ", ?, ?) ON CONFLICT (" + sinkColumn
+            + ", " + batchId + ") DO NOTHING";
       default:
         throw new IllegalStateException("unknown dialect " + dialect);
     }
@@ -266,8 +278,11 @@ final class Sql {
     if (!withLedger) {
       return ddl;
     }
-    String ledgerColumns = batchId + " VARCHAR(64) NOT NULL PRIMARY KEY, " + appliedAt
-        + " BIGINT NOT NULL";
+    // sink: the counter table the batch was applied to, so that sinks sharing one ledger (or
+    // fed the same batch) never take each other's batch ids for their own.
+    String ledgerColumns = sinkColumn + " VARCHAR(" + JdbcSink.MAX_TABLE_NAME + ") NOT NULL, "
+        + batchId + " VARCHAR(64) NOT NULL, " + appliedAt + " BIGINT NOT NULL, PRIMARY KEY ("
+        + sinkColumn + ", " + batchId + ")";
     String simpleLedger = simpleName(ledgerTable);
     String index = ledgerIndex;
     switch (dialect) {

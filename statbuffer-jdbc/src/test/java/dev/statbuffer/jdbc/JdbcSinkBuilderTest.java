@@ -43,6 +43,18 @@ class JdbcSinkBuilderTest {
   }
 
   @Test
+  void table_longerThanLedgerSinkColumn_illegalArgumentNamingLimit() {
+    assertThatThrownBy(() -> valid().table("t".repeat(129)))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageStartingWith("table must be at most 128 characters");
+  }
+
+  @Test
+  void ledgerTable_default_counterTableFollowedByLedger() {
+    assertThat(valid().build().toString()).contains("ledgerTable=page_views_ledger");
+  }
+
+  @Test
   void table_null_npeNamingIt() {
     assertThatThrownBy(() -> valid().table(null))
         .isInstanceOf(NullPointerException.class).hasMessage("table");

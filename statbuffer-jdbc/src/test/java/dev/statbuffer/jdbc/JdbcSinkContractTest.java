@@ -396,6 +396,54 @@ abstract class JdbcSinkContractTest extends SinkContract {
   }
 
   @Test
+  void twoSinksSharingOneLedger_sameBatch_bothTablesApplied() throws Exception {
+    String ns = newNamespace();
+    tables.add(ns + "_a");
+    tables.add(ns + "_b");
+    tables.add(ns + "_ledger");
+    JdbcSink<String> a = JdbcSink.<String>builder(dataSource()).table(ns + "_a").keyColumns("k")
+        .countColumn("n").ledgerTable(ns + "_ledger").build();
+    JdbcSink<String> b = JdbcSink.<String>builder(dataSource()).table(ns + "_b").keyColumns("k")
+        .countColumn("n").ledgerTable(ns + "_ledger").build();
+    a.createTables();
+    b.createTables();
+    TestBatch<String> batch = TestBatch.of(Map.of("x", 4L));
+    a.flush(batch);
+    b.flush(batch);
+    b.flush(batch); // a retry of b's batch is still a duplicate
+    assertThat(query("SELECT n FROM " + ns + "_a WHERE k = 'x'")).isEqualTo(4L);
+    assertThat(query("SELECT n FROM " + ns + "_b WHERE k = 'x'")).isEqualTo(4L);
+    assertThat(b.stats().duplicates()).isEqualTo(1L);
+  }
+
+  @Test
+  void defaultLedger_namedAfterCounterTable() throws Exception {
+    String ns = newNamespace();
+    tables.add(ns + "_c");
+    tables.add(ns + "_c_ledger");
+    JdbcSink<String> sink = JdbcSink.<String>builder(dataSource()).table(ns + "_c")
+        .keyColumns("k").countColumn("n").build();
+    sink.createTables();
+    sink.flush(TestBatch.of(Map.of("x", 2L)));
+    assertThat(query("SELECT COUNT(*) FROM " + ns + "_c_ledger")).isEqualTo(1L);
+    assertThat(sink.toString()).contains("ledgerTable=" + ns + "_c_ledger");
+  }
+
+  @Test
+  void ledgerWithoutSinkColumn_flush_errorNamesLedgerColumns() throws Exception {
+    String ns = newNamespace();
+    JdbcSink<String> sink = builder(ns).build();
+    sink.createTables();
+    execute("DROP TABLE " + ns + "_ledger");
+    execute("CREATE TABLE " + ns + "_ledger (batch_id VARCHAR(64) NOT NULL PRIMARY KEY,"
+        + " applied_at BIGINT NOT NULL)");
+    assertThatThrownBy(() -> sink.flush(TestBatch.of(Map.of("a", 1L))))
+        .isInstanceOf(SQLException.class)
+        .hasMessageContaining("ledger table " + ns + "_ledger (columns sink, batch_id,"
+            + " applied_at)");
+  }
+
+  @Test
   void missingLedger_flush_errorNamesLedger() throws Exception {
     String ns = newNamespace();
     JdbcSink<String> sink = builder(ns).build();

@@ -19,7 +19,8 @@ class ReadmeExampleTest {
 
   @Test
   void readme_simpleAndCompositeExamples_work() throws Exception {
-    Databases.drop(dataSource, "page_views", "daily_views", "statbuffer_ledger");
+    Databases.drop(dataSource, "page_views", "daily_views", "page_views_ledger",
+        "daily_views_ledger");
     try {
       JdbcSink<String> sink = JdbcSink.<String>builder(dataSource)
           .table("page_views").keyColumns("page").countColumn("views")
@@ -56,7 +57,8 @@ class ReadmeExampleTest {
       }
       assertThat(sink.stats().applied()).isEqualTo(1);
     } finally {
-      Databases.drop(dataSource, "page_views", "daily_views", "statbuffer_ledger");
+      Databases.drop(dataSource, "page_views", "daily_views", "page_views_ledger",
+        "daily_views_ledger");
     }
   }
 }
