@@ -259,6 +259,8 @@ public final class RedisSink<K> implements BatchFlushHandler<K>, AutoCloseable {
    * @throws InterruptedException if interrupted while waiting for Redis; the batch may be partly
    *     applied, and a retry with exactly-once on applies the rest
    * @throws NullPointerException if a mapper returned null for a key
+   * @throws IllegalArgumentException if buffer keys mapped to one counter add up past a 64-bit
+   *     integer (the message names the Redis key and field); nothing of the batch was sent
    * @throws IllegalStateException if the sink is closed
    */
   @Override
@@ -504,7 +506,7 @@ public final class RedisSink<K> implements BatchFlushHandler<K>, AutoCloseable {
           argCount++;
         }
         // Two buffer keys mapped to one counter: add them up (a sum that overflows is an error).
-        counters.put(redisKey, (sum == null) ? delta : Math.addExact(sum, delta));
+        counters.put(redisKey, (sum == null) ? delta : sum(sum, delta, redisKey));
       } else {
         Map<String, Long> fields = (Map<String, Long>) counters.computeIfAbsent(redisKey, k -> {
           argCount++;
@@ -515,7 +517,16 @@ public final class RedisSink<K> implements BatchFlushHandler<K>, AutoCloseable {
           increments++;
           argCount += 2;
         }
-        fields.put(field, (sum == null) ? delta : Math.addExact(sum, delta));
+        fields.put(field, (sum == null) ? delta : sum(sum, delta, redisKey + " field " + field));
+      }
+    }
+
+    private static long sum(long sum, long delta, String where) {
+      try {
+        return Math.addExact(sum, delta);
+      } catch (ArithmeticException e) {
+        throw new IllegalArgumentException("the buffer keys mapped to " + where + " add up to "
+            + "more than a 64-bit counter holds: " + sum + " + " + delta, e);
       }
     }
 
@@ -706,6 +717,7 @@ public final class RedisSink<K> implements BatchFlushHandler<K>, AutoCloseable {
     private Duration markerTtl = Duration.ofHours(1);
     private String markerPrefix = "statbuffer:batch:";
     private String name = "default";
+    private boolean markerOptionSet;
     private Duration timeout = Duration.ofSeconds(10);
     private String clientName;
 
@@ -768,7 +780,8 @@ public final class RedisSink<K> implements BatchFlushHandler<K>, AutoCloseable {
     /**
      * Whether each part of a batch is applied together with a marker of the batch id, so that a
      * retried batch is applied once. Default true. Off, the sink writes no markers and a retry
-     * may apply a part twice.
+     * may apply a part twice; {@link #build()} then rejects the marker options
+     * ({@link #markerTtl}, {@link #markerPrefix}, {@link #name}).
      *
      * @param exactlyOnce true for exactly-once
      * @return this builder
@@ -802,6 +815,7 @@ public final class RedisSink<K> implements BatchFlushHandler<K>, AutoCloseable {
             "markerTtl must be at most " + MAX_TTL + " (36500 days): " + markerTtl);
       }
       this.markerTtl = markerTtl;
+      this.markerOptionSet = true;
       return this;
     }
 
@@ -826,6 +840,7 @@ public final class RedisSink<K> implements BatchFlushHandler<K>, AutoCloseable {
             "name must be non-empty without braces or whitespace: '" + name + "'");
       }
       this.name = name;
+      this.markerOptionSet = true;
       return this;
     }
 
@@ -845,6 +860,7 @@ public final class RedisSink<K> implements BatchFlushHandler<K>, AutoCloseable {
         throw new IllegalArgumentException("markerPrefix must not contain braces: " + markerPrefix);
       }
       this.markerPrefix = markerPrefix;
+      this.markerOptionSet = true;
       return this;
     }
 
@@ -892,7 +908,8 @@ public final class RedisSink<K> implements BatchFlushHandler<K>, AutoCloseable {
      *
      * @return a new sink, owning its connection
      * @throws IllegalStateException if neither or both of {@code keyMapper} and
-     *     {@code hashMapper} are set
+     *     {@code hashMapper} are set, or if {@code markerTtl}, {@code markerPrefix} or
+     *     {@code name} is set with {@code exactlyOnce(false)} (there are no markers then)
      * @throws io.lettuce.core.RedisException if Redis cannot be reached
      */
     public RedisSink<K> build() {
@@ -901,6 +918,10 @@ public final class RedisSink<K> implements BatchFlushHandler<K>, AutoCloseable {
       }
       if (keyMapper != null && hashKeyMapper != null) {
         throw new IllegalStateException("keyMapper and hashMapper are both set; choose one");
+      }
+      if (!exactlyOnce && markerOptionSet) {
+        throw new IllegalStateException("markerTtl, markerPrefix and name configure the markers "
+            + "of exactly-once, but exactlyOnce is false: drop them or exactlyOnce(false)");
       }
       return new RedisSink<>(this, (client != null) ? standalone() : cluster());
     }

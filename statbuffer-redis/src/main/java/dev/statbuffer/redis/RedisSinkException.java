@@ -19,7 +19,7 @@ public final class RedisSinkException extends RuntimeException {
   static final int MESSAGE_FAILURES = 5;
 
   private final String batchId;
-  private final transient List<PartFailure> failures;
+  private final List<PartFailure> failures;
 
   /**
    * Creates the exception.
@@ -71,16 +71,17 @@ public final class RedisSinkException extends RuntimeException {
   }
 
   /**
-   * One part of a batch that failed. Immutable.
+   * One part of a batch that failed. Immutable and serializable (as its exception is).
    *
    * @param node the node it was sent to, as {@code host:port}
    * @param slot the hash slot of the part, or -1 on a standalone server
-   * @param keys the Redis keys of the part (the key a server error names comes first)
+   * @param keys the Redis keys of the part, in the order the batch first named them (a server
+   *     error's reply names the offending key)
    * @param reply what Redis answered, or what went wrong on the way
    * @param cause the underlying exception, or null
    */
   public record PartFailure(String node, int slot, List<String> keys, String reply,
-                            Throwable cause) {
+                            Throwable cause) implements java.io.Serializable {
 
     /**
      * Creates a failure record.

@@ -111,6 +111,20 @@ class RedisSinkBuilderTest {
         .isInstanceOf(NullPointerException.class).hasMessage("name");
   }
 
+  /** Regression: markerTtl with exactlyOnce(false) was silently ignored. */
+  @Test
+  void build_markerOptionWithExactlyOnceOff_illegalState() {
+    assertThatThrownBy(() -> builder().keyMapper(k -> k).exactlyOnce(false)
+        .markerTtl(Duration.ofMinutes(5)).build())
+        .isInstanceOf(IllegalStateException.class).hasMessageContaining("markerTtl")
+        .hasMessageContaining("exactlyOnce is false");
+    assertThatThrownBy(() -> builder().keyMapper(k -> k).markerPrefix("p:").exactlyOnce(false)
+        .build())
+        .isInstanceOf(IllegalStateException.class);
+    assertThatThrownBy(() -> builder().keyMapper(k -> k).name("n").exactlyOnce(false).build())
+        .isInstanceOf(IllegalStateException.class);
+  }
+
   @Test
   void markerPrefix_withBrace_iae() {
     assertThatThrownBy(() -> builder().markerPrefix("a{b"))

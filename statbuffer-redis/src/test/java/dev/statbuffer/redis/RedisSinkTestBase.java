@@ -252,6 +252,27 @@ abstract class RedisSinkTestBase extends SinkContract {
     assertThat(admin().get(counter)).isEqualTo("2");
   }
 
+  /** Regression: the sum of keys mapped to one counter overflowed with a bare ArithmeticException. */
+  @Test
+  void keysMappedToOneCounter_sumOverflows_iaeNamesRedisKeyAndField() {
+    String ns = newNamespace();
+    RedisSink<String> strings = track(this.<String>newBuilder()
+        .keyMapper(k -> key(ns, "one")).expireAfter(Duration.ofMinutes(5)).build());
+    Map<String, Long> counts = new LinkedHashMap<>();
+    counts.put("a", Long.MAX_VALUE);
+    counts.put("b", 1L);
+    assertThatThrownBy(() -> strings.flush(TestBatch.of(counts)))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining(key(ns, "one"))
+        .hasCauseInstanceOf(ArithmeticException.class);
+    RedisSink<String> hashes = track(this.<String>newBuilder()
+        .hashMapper(k -> key(ns, "h"), k -> "f").expireAfter(Duration.ofMinutes(5)).build());
+    assertThatThrownBy(() -> hashes.flush(TestBatch.of(counts)))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining(key(ns, "h") + " field f");
+    assertThat(admin().exists(key(ns, "one"), key(ns, "h"))).isZero();
+  }
+
   @Test
   void exactlyOnceOff_retriedBatch_appliedAgain() throws Exception {
     String ns = newNamespace();
