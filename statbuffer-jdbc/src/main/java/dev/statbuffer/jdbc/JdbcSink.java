@@ -90,6 +90,8 @@ public final class JdbcSink<K> implements BatchFlushHandler<K> {
   private static final String DEFAULT_KEY_TYPE = "VARCHAR(255)";
   /** The longest counter table name (the width of the ledger's {@code sink} column). */
   static final int MAX_TABLE_NAME = 128;
+  /** The longest batch id ({@link FlushBatch#id()}), the width of the ledger's batch_id column. */
+  static final int MAX_BATCH_ID = 64;
 
   private final DataSource dataSource;
   private final String table;
@@ -159,7 +161,8 @@ public final class JdbcSink<K> implements BatchFlushHandler<K> {
    *     connection broke after the database committed, in which case the retry finds the id in
    *     the ledger
    * @throws IllegalArgumentException if the key mapper returned a wrong number of values or a
-   *     null, or if the counts of keys mapped to one row overflow a {@code long} when added
+   *     null, or a value the PostgreSQL dialect cannot send, or if the counts of keys mapped to
+   *     one row overflow a {@code long} when added
    */
   @Override
   public void flush(FlushBatch<K> batch) throws SQLException {
@@ -697,17 +700,29 @@ public final class JdbcSink<K> implements BatchFlushHandler<K> {
         throw describeCounterTableProblem(connection, sql, e);
       }
       if (exactlyOnce) {
+        int sinkWidth;
+        int batchIdWidth;
         try (Statement statement = connection.createStatement()) {
           statements.increment();
-          statement.executeQuery(sql.probeLedgerTable()).close();
+          try (ResultSet rs = statement.executeQuery(sql.probeLedgerTable())) {
+            sinkWidth = rs.getMetaData().getPrecision(1);
+            batchIdWidth = rs.getMetaData().getPrecision(2);
+          }
         } catch (SQLException e) {
           if (Errors.isMissingTable(e) || Errors.isMissingColumn(e)) {
             throw Errors.explained("JdbcSink's ledger table " + ledgerTable + " (columns sink,"
-                + " batch_id, applied_at) is missing or incomplete. Call createTables() once, or create it: "
-                + String.join("; ", sql.ledgerDdl())
+                + " batch_id, applied_at) is missing or incomplete. Call createTables() once, or"
+                + " create it: " + String.join("; ", sql.ledgerDdl())
                 + ". Or turn exactly-once off with exactlyOnce(false)", e);
           }
           throw e;
+        }
+        // MariaDB and MySQL's INSERT IGNORE truncates a value too long for its column: distinct
+        // batch ids would collide and later batches be skipped as duplicates. (SQLite neither
+        // enforces nor reliably reports declared lengths.)
+        if (d != JdbcDialect.SQLITE) {
+          checkLedgerWidth(sql, "batch_id", batchIdWidth, MAX_BATCH_ID);
+          checkLedgerWidth(sql, "sink", sinkWidth, MAX_TABLE_NAME);
         }
       }
     } finally {
@@ -716,6 +731,18 @@ public final class JdbcSink<K> implements BatchFlushHandler<K> {
       }
     }
     return sql(connection, d, casts);
+  }
+
+  /** Fails if the ledger's {@code column} holds fewer than {@code needed} characters. */
+  private void checkLedgerWidth(Sql sql, String column, int width, int needed)
+      throws SQLException {
+    if (width > 0 && width < needed) {
+      throw new SQLException("JdbcSink's ledger table " + ledgerTable + " has column " + column
+          + " of " + width + " characters, but it must hold " + needed + " (batch ids are up to "
+          + MAX_BATCH_ID + " characters, counter table names up to " + MAX_TABLE_NAME + "): a"
+          + " shorter column would truncate or refuse them. Widen it: "
+          + sql.widenLedgerColumn(column, needed));
+    }
   }
 
   private SQLException describeCounterTableProblem(Connection connection, Sql sql,
@@ -951,9 +978,13 @@ public final class JdbcSink<K> implements BatchFlushHandler<K> {
     /**
      * Maps a key to its key column values, one per {@link #keyColumns key column} in order, none
      * null. Values are bound with {@link PreparedStatement#setObject}; for PostgreSQL they are sent
-     * as text ({@code toString()}) and cast to the column's type, which suits strings, numbers,
-     * {@link java.util.UUID}s and {@code java.time} values. Keys that map to the same values are
-     * added together.
+     * as text ({@code toString()}, {@code toPlainString()} for {@link BigDecimal}) and cast to the
+     * column's type, so there they must be strings, numbers, booleans, characters,
+     * {@link java.util.UUID}s, enums or {@code java.time} values: other types (such as
+     * {@code byte[]} or {@link java.util.Date}) make the flush throw
+     * {@link IllegalArgumentException}. Keys that map to the same values are added together, in
+     * the database when only it sees them as equal (an {@code Integer} and a {@code Long}, or
+     * strings that differ in trailing spaces for a {@code CHAR} column).
      *
      * @param keyMapper the mapper; it must be thread-safe
      * @return this builder

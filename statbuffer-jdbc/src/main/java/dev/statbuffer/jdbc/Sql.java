@@ -245,6 +245,23 @@ final class Sql {
     }
   }
 
+  /** The statement that widens the ledger's {@code column} to {@code width} characters. */
+  String widenLedgerColumn(String column, int width) {
+    String quoted = identifiers.quote(column);
+    switch (dialect) {
+      case MARIADB:
+      case MYSQL:
+        return "ALTER TABLE " + ledgerTable + " MODIFY " + quoted + " VARCHAR(" + width
+            + ") NOT NULL";
+      case H2:
+        return "ALTER TABLE " + ledgerTable + " ALTER COLUMN " + quoted
+            + " SET DATA TYPE VARCHAR(" + width + ")";
+      default:
+        return "ALTER TABLE " + ledgerTable + " ALTER COLUMN " + quoted + " TYPE VARCHAR("
+            + width + ")";
+    }
+  }
+
   /** Deletes ledger rows applied before the parameter (epoch milliseconds). */
   String pruneLedger() {
     return "DELETE FROM " + ledgerTable + " WHERE " + appliedAt + " < ?";

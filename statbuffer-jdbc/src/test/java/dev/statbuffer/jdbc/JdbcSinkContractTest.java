@@ -34,7 +34,7 @@ import org.junit.jupiter.api.Test;
  * the test.
  */
 abstract class JdbcSinkContractTest extends SinkContract {
-  private final List<String> tables = Collections.synchronizedList(new ArrayList<>());
+  final List<String> tables = Collections.synchronizedList(new ArrayList<>());
 
   /** The database under test. */
   abstract DataSource dataSource();
@@ -441,6 +441,37 @@ abstract class JdbcSinkContractTest extends SinkContract {
         .isInstanceOf(SQLException.class)
         .hasMessageContaining("ledger table " + ns + "_ledger (columns sink, batch_id,"
             + " applied_at)");
+  }
+
+  /** Whether the sink checks the ledger's column widths (not SQLite, which ignores them). */
+  boolean checksLedgerWidths() {
+    return true;
+  }
+
+  @Test
+  void ledgerBatchIdNarrowerThanIds_flush_errorNamesColumnAndAlter() throws Exception {
+    String ns = newNamespace();
+    tables.add(ns + "_counts");
+    tables.add(ns + "_ledger");
+    execute("CREATE TABLE " + ns + "_counts (k VARCHAR(50) NOT NULL PRIMARY KEY,"
+        + " total BIGINT NOT NULL)");
+    execute("CREATE TABLE " + ns + "_ledger (sink VARCHAR(128) NOT NULL, batch_id VARCHAR(30)"
+        + " NOT NULL, applied_at BIGINT NOT NULL, PRIMARY KEY (sink, batch_id))");
+    JdbcSink<String> sink = builder(ns).build();
+    String prefix = "0123456789abcdef01234567-"; // ids of one buffer share a 25-character prefix
+    TestBatch<String> first = new TestBatch<>(prefix + "1000001", Map.of("a", 1L), 1);
+    TestBatch<String> second = new TestBatch<>(prefix + "1000002", Map.of("a", 1L), 1);
+    if (checksLedgerWidths()) {
+      Throwable error = org.assertj.core.api.Assertions.catchThrowable(() -> sink.flush(first));
+      assertThat(error).isInstanceOf(SQLException.class)
+          .hasMessageContaining("ledger table " + ns + "_ledger has column batch_id of 30")
+          .hasMessageContaining("ALTER TABLE");
+      String alter = error.getMessage().substring(error.getMessage().indexOf("ALTER TABLE"));
+      execute(alter); // the statement the message gives works
+    }
+    sink.flush(first);
+    sink.flush(second);
+    assertThat(readTotal(ns, "a")).isEqualTo(2L);
   }
 
   @Test
