@@ -174,6 +174,9 @@ public final class JdbcSink<K> implements BatchFlushHandler<K> {
         return;
       }
       Sql sql = plan();
+      if (sql.dialect == JdbcDialect.POSTGRESQL) {
+        checkTextKeys(rows);
+      }
       boolean wasApplied;
       try (Connection connection = dataSource.getConnection()) {
         wasApplied = applyRacing(connection, sql, batch.id(), rows);
@@ -397,7 +400,7 @@ public final class JdbcSink<K> implements BatchFlushHandler<K> {
     for (int r = 0; r < rows.size(); r++) {
       Row row = rows.get(r);
       for (int i = 0; i < keys; i++) {
-        columns[i][r] = row.key.values[i].toString();
+        columns[i][r] = text(row.key.values[i]);
       }
       counts[r] = row.count;
     }
@@ -424,6 +427,38 @@ public final class JdbcSink<K> implements BatchFlushHandler<K> {
         }
       }
     }
+  }
+
+  /**
+   * PostgreSQL receives key values as text cast to the column type: refuses the types whose
+   * {@code toString()} is not their SQL text (byte arrays, {@link java.util.Date} and its
+   * {@code java.sql} subclasses, arbitrary objects), which would silently write wrong rows.
+   */
+  private void checkTextKeys(List<Row> rows) {
+    for (Row row : rows) {
+      Object[] values = row.key.values;
+      for (int i = 0; i < values.length; i++) {
+        Object v = values[i];
+        if (!(v instanceof String || v instanceof Number || v instanceof Boolean
+            || v instanceof Character || v instanceof java.util.UUID || v instanceof Enum
+            || v.getClass().getName().startsWith("java.time."))) {
+          throw new IllegalArgumentException("keyMapper returned a " + v.getClass().getName()
+              + " for key column " + keyColumns.get(i) + " of table " + table + ", which the"
+              + " PostgreSQL dialect cannot send: it sends key values as text, so use String,"
+              + " a Number, Boolean, Character, UUID, an enum or a java.time value (for example"
+              + " LocalDate or Instant instead of java.util.Date, a hex or Base64 String instead"
+              + " of byte[])");
+        }
+      }
+    }
+  }
+
+  /** The SQL text of a key value that {@link #checkTextKeys} accepted. */
+  private static String text(Object value) {
+    if (value instanceof BigDecimal) {
+      return ((BigDecimal) value).toPlainString();
+    }
+    return value.toString();
   }
 
   private int ledgerInsert(Connection connection, Sql sql, String batchId, long now)

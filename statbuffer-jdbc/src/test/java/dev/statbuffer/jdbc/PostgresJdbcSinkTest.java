@@ -75,4 +75,49 @@ class PostgresJdbcSinkTest extends JdbcSinkContractTest {
     assertThat(query("SELECT total FROM " + ns + "_counts WHERE k = 'a'")).isEqualTo(3L);
     assertThat(query("SELECT total FROM " + ns + "_counts WHERE k = 'b'")).isEqualTo(4L);
   }
+
+  @Test
+  void byteArrayKey_flush_illegalArgumentNamingColumnAndType() throws Exception {
+    String ns = newNamespace();
+    JdbcSink<String> sink = builder(ns).keyColumnTypes("BYTEA")
+        .keyMapper(k -> new Object[] {k.getBytes(java.nio.charset.StandardCharsets.UTF_8)})
+        .build();
+    sink.createTables();
+    assertThatThrownBy(() -> sink.flush(TestBatch.of(Map.of("abc", 3L))))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("key column k").hasMessageContaining("[B");
+    assertThat(query("SELECT COUNT(*) FROM " + ns + "_counts")).isZero();
+  }
+
+  @Test
+  void utilDateKey_flush_illegalArgumentNamingColumnAndType() throws Exception {
+    String ns = newNamespace();
+    JdbcSink<String> sink = builder(ns).keyColumnTypes("TIMESTAMP")
+        .keyMapper(k -> new Object[] {new java.sql.Timestamp(0)}).build();
+    sink.createTables();
+    assertThatThrownBy(() -> sink.flush(TestBatch.of(Map.of("a", 1L))))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("key column k").hasMessageContaining("java.sql.Timestamp");
+  }
+
+  enum Kind { VIEW, CLICK }
+
+  @Test
+  void supportedKeyTypes_flush_writtenAsTheirValues() throws Exception {
+    String ns = newNamespace();
+    tables.add(ns + "_typed");
+    tables.add(ns + "_ledger");
+    java.util.UUID id = java.util.UUID.fromString("123e4567-e89b-12d3-a456-426614174000");
+    JdbcSink<String> sink = JdbcSink.<String>builder(dataSource()).table(ns + "_typed")
+        .keyColumns("u", "d", "amount", "kind", "flag").countColumn("n")
+        .keyColumnTypes("UUID", "DATE", "BIGINT", "VARCHAR(10)", "BOOLEAN")
+        .ledgerTable(ns + "_ledger")
+        .keyMapper(k -> new Object[] {id, java.time.LocalDate.of(2024, 3, 4),
+            new java.math.BigDecimal("1E+3"), Kind.CLICK, Boolean.TRUE})
+        .build();
+    sink.createTables();
+    sink.flush(TestBatch.of(Map.of("a", 2L)));
+    assertThat(query("SELECT n FROM " + ns + "_typed WHERE u = ? AND d = ? AND amount = 1000"
+        + " AND kind = 'CLICK' AND flag", id, java.time.LocalDate.of(2024, 3, 4))).isEqualTo(2L);
+  }
 }
