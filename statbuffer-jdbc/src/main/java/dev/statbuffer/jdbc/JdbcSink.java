@@ -54,12 +54,16 @@ import javax.sql.DataSource;
  *   {@code MERGE}); its update count says whether the id was new, so a duplicate never aborts a
  *   PostgreSQL transaction. Ledger rows older than the {@link Builder#ledgerRetention retention}
  *   are pruned now and then; a batch retried after that long would be applied twice.
- *   <li><b>No deadlock between writers.</b> Rows are written in one fixed order (by key, with
- *   strings compared case-insensitively first so that case-insensitive collations agree), so any
- *   number of threads and processes can flush overlapping keys: each takes the row locks in the
- *   same order. Deadlocks the database reports anyway (InnoDB gap locks) and serialization failures
- *   are thrown like any other failure; the buffer retries the batch, and the ledger makes the retry
- *   exact.
+ *   <li><b>Few deadlocks between writers.</b> PostgreSQL and H2 sort each statement's rows
+ *   themselves (in the columns' own order and collation); the other dialects write rows in one
+ *   fixed order computed in Java (by key, strings compared case-insensitively first so that
+ *   case-insensitive collations agree), so threads and processes flushing overlapping keys
+ *   mostly take row locks in the same order. That order does not match every collation: under
+ *   accent-insensitive ones (MariaDB and MySQL's defaults, where "e" = "é") or with batches split
+ *   into several statements, two writers can lock rows in opposite orders and deadlock; so can
+ *   InnoDB gap locks. Deadlocks and serialization failures are thrown like any other failure
+ *   (nothing of the batch is written); the buffer retries the batch, and the ledger makes the
+ *   retry exact.
  *   <li><b>Few round trips.</b> PostgreSQL receives a batch as one array per column in one
  *   statement that also records the ledger row: on an auto-commit connection a batch of up to
  *   {@code maxRowsPerStatement} keys is a single round trip. The other dialects send the ledger
