@@ -14,15 +14,18 @@ import java.util.Locale;
  *   <caption>Upsert and ledger statements by dialect</caption>
  *   <tr><th>Dialect</th><th>Counter upsert</th><th>Ledger insert</th></tr>
  *   <tr><td>{@link #POSTGRESQL}</td>
- *       <td>{@code INSERT ... SELECT FROM unnest(arrays) ON CONFLICT DO UPDATE}, one statement for
- *       the ledger and up to {@code maxRowsPerStatement} rows</td>
+ *       <td>{@code INSERT ... SELECT ..., sum(n) FROM unnest(arrays) GROUP BY ... ORDER BY ...
+ *       ON CONFLICT DO UPDATE}, one statement for the ledger and up to
+ *       {@code maxRowsPerStatement} rows</td>
  *       <td>{@code INSERT ... ON CONFLICT DO NOTHING} in a CTE of the same statement</td></tr>
  *   <tr><td>{@link #MARIADB}, {@link #MYSQL}</td>
  *       <td>multi-row {@code INSERT ... ON DUPLICATE KEY UPDATE c = c + VALUES(c)}</td>
  *       <td>{@code INSERT IGNORE}</td></tr>
  *   <tr><td>{@link #H2}</td>
- *       <td>{@code MERGE INTO ... USING (VALUES ...) WHEN MATCHED THEN UPDATE ...}</td>
- *       <td>{@code MERGE ... WHEN NOT MATCHED THEN INSERT}</td></tr>
+ *       <td>{@code MERGE INTO ... USING (SELECT ..., SUM(n) FROM (VALUES ...) GROUP BY ...)
+ *       WHEN MATCHED THEN UPDATE ...}</td>
+ *       <td>{@code MERGE ... WHEN NOT MATCHED THEN INSERT}, after updating the sink's lock row in
+ *       the ledger, so that the writers of one table take turns</td></tr>
  *   <tr><td>{@link #SQLITE}</td>
  *       <td>multi-row {@code INSERT ... ON CONFLICT DO UPDATE} (SQLite 3.24 or later)</td>
  *       <td>{@code INSERT ... ON CONFLICT DO NOTHING}</td></tr>

@@ -158,6 +158,17 @@ final class Sql {
   }
 
   /**
+   * H2: inserts or updates this sink's lock row in the ledger (batch id {@code ""}, which no batch
+   * has, applied "never" so that pruning keeps it), taking its row lock until the transaction
+   * ends.
+   */
+  String h2LockRow() {
+    return "MERGE INTO " + ledgerTable + " (" + sinkColumn + ", " + batchId + ", " + appliedAt
+        + ") KEY (" + sinkColumn + ", " + batchId + ") VALUES (" + sinkLiteral + ", '', "
+        + Long.MAX_VALUE + ")";
+  }
+
+  /**
    * Every dialect but PostgreSQL: an additive upsert of {@code rows} rows. Parameters: per row,
    * the key columns then the count.
    */
