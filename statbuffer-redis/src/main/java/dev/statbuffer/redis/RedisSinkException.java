@@ -18,7 +18,9 @@ public final class RedisSinkException extends RuntimeException {
   /** At most this many failures are spelled out in the message; {@link #failures()} has all. */
   static final int MESSAGE_FAILURES = 5;
 
+  /** The id of the batch that failed. */
   private final String batchId;
+  /** Every part that failed, in the order the batch first named them; never empty. */
   private final List<PartFailure> failures;
 
   /**
