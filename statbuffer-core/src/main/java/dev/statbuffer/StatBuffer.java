@@ -1238,7 +1238,10 @@ public final class StatBuffer<K> implements AutoCloseable {
 
     /**
      * Sets where handlers (and the buffer's drain) run. The buffer never shuts down an executor
-     * it was given.
+     * it was given. A direct executor ({@code Runnable::run}) runs handlers on whichever thread
+     * hands counts over: the scheduler's timer thread, or a thread calling {@code flush},
+     * {@code flushAll} or {@code close}. That suits tests; in production a slow handler would then
+     * hold up the timer that every buffer shares.
      *
      * @param executor the executor; default: the buffer's own daemon threads
      * @return this builder
