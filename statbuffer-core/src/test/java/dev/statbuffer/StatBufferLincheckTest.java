@@ -12,10 +12,11 @@ import org.junit.jupiter.api.Test;
 
 /**
  * Conservation of the whole buffer's hand-over protocol under the model checker: increments on two
- * keys (opening, retiring and re-opening windows), flushes and close racing each other. The
- * handler runs on the calling thread (direct executor) and the clock never moves, so windows leave
- * only through {@code flush} and {@code close}. After each scenario the validation closes the
- * buffer and requires: accepted deltas == delivered, exactly, and the buffer's own stats agree.
+ * keys (opening, retiring and re-opening windows), flush, flushAll and close racing each other.
+ * The handler runs on the calling thread (direct executor) and the clock never moves, so windows
+ * leave only through {@code flush}, {@code flushAll} and {@code close}. After each scenario the
+ * validation closes the buffer and requires: accepted deltas == delivered, exactly, and the
+ * buffer's own stats agree.
  */
 @Param(name = "key", gen = IntGen.class, conf = "0:1")
 @Param(name = "delta", gen = IntGen.class, conf = "1:3")
@@ -42,6 +43,11 @@ public class StatBufferLincheckTest {
   @Operation
   public void flush(@Param(name = "key") int key) {
     buffer.flush(key);
+  }
+
+  @Operation
+  public void flushAll() {
+    buffer.flushAll();
   }
 
   @Operation
