@@ -639,7 +639,7 @@ public final class StatBuffer<K> implements AutoCloseable {
   /* ---------------- Timing wheel and drain ---------------- */
 
   private void push(Window<K> window, long dueTick) {
-    int index = window.dueTick & (WHEEL_SIZE - 1);
+    int index = (int) (dueTick & (WHEEL_SIZE - 1));
     for (;;) {
       Window<K> head = wheel.get(index);
       window.next = head;
@@ -776,7 +776,7 @@ public final class StatBuffer<K> implements AutoCloseable {
       window.next = null;
       if (window.isRetired()) {
         // Handed over already (flush, close, overflow); the owner removed it from the map.
-      } else if ((int) (window.dueTick - nowTick) > 0) {
+      } else if ((int) (window.dueTick() - nowTick) > 0) {
         relink(window); // a later round of the wheel
       } else {
         retireInto(window, batcher);
@@ -786,7 +786,7 @@ public final class StatBuffer<K> implements AutoCloseable {
   }
 
   private void relink(Window<K> window) {
-    int index = window.dueTick & (WHEEL_SIZE - 1);
+    int index = window.dueTick() & (WHEEL_SIZE - 1);
     for (;;) {
       Window<K> head = wheel.get(index);
       window.next = head;
@@ -815,7 +815,7 @@ public final class StatBuffer<K> implements AutoCloseable {
         window.next = null;
         if (window.isRetired()) {
           // handed over already
-        } else if ((int) (window.dueTick - tick) > 0 || openWindows.get() <= target) {
+        } else if ((int) (window.dueTick() - tick) > 0 || openWindows.get() <= target) {
           relink(window); // due in a later turn (younger than what comes next), or enough room
         } else {
           retireInto(window, batcher);

@@ -32,19 +32,32 @@ import java.util.concurrent.ThreadLocalRandom;
  * reference to {@link #RETIRED_STRIPES} before it retires the slots of the array it swapped out,
  * so an array is either seen and drained by the owner or never installed at all.
  *
- * <h2>Overflow</h2>
- * Every word is kept within {@code [-SLOT_LIMIT, SLOT_LIMIT]}, so the sum of all words of a window
- * never overflows a {@code long}. A write that would leave that range returns {@link #FULL}; the
- * caller then hands the window over early and writes the delta into a fresh window.
+ * <h2>The base word</h2>
+ * {@code base} packs two things: the high 32 bits are the window's due tick (written once, before
+ * the window is published, and carried unchanged by every CAS), the low 32 bits are a signed count.
+ * That keeps the due tick without a field of its own, so a window is 32 bytes, like a LongAdder.
+ * The low half never holds {@link Integer#MIN_VALUE}: that value marks the word retired
+ * ({@link #BASE_RETIRED}). An add that would take the low half out of {@code (MIN_VALUE, MAX_VALUE]}
+ * goes to the stripes instead, which hold full longs; so does a window's first delta when it does
+ * not fit.
  *
- * <p>Memory: besides the header a window holds the key, the wheel link, the stripes reference, the
- * base word and the due tick (40 bytes with compressed pointers). Stripes exist only for keys that
- * saw contention: {@code (STRIPES + 1) * 128} bytes, allocated once by the first contended write
- * to the window (the one allocation an increment on an open window can make).
+ * <h2>Overflow</h2>
+ * Every stripe is kept within {@code [-SLOT_LIMIT, SLOT_LIMIT]}, so the sum of all words of a
+ * window never overflows a {@code long}. A write that would leave that range returns
+ * {@link #FULL}; the caller then hands the window over early and writes the delta into a fresh
+ * window.
+ *
+ * <p>Memory: besides the header a window holds the key, the wheel link, the stripes reference and
+ * the base word: 32 bytes with compressed pointers. Stripes exist only for keys that saw
+ * contention (or a count beyond 32 bits): {@code (STRIPES + 1) * 128} bytes, allocated once (the
+ * one allocation an increment on an open window can make).
  */
 final class Window<K> {
-  /** The value of a retired word. Live words never hold it, since they stay within the limit. */
+  /** The value of a retired stripe. Live stripes never hold it: they stay within the limit. */
   static final long RETIRED = Long.MIN_VALUE;
+  /** The value of a retired base word: its low half is {@code Integer.MIN_VALUE}. */
+  static final long BASE_RETIRED = 0x8000_0000L;
+  private static final long TICK_BITS = 0xFFFF_FFFF_0000_0000L;
   /** What {@link #retire()} returns to a caller that did not retire the window. */
   static final long NOT_OWNER = Long.MIN_VALUE;
   /** The largest magnitude a single word may hold. */
@@ -83,16 +96,31 @@ final class Window<K> {
   private volatile long base;
 
   final K key;
-  /** The tick at which the window is due; written before the window is published. */
-  final int dueTick;
   /** The next window in the same wheel bucket; written only by the thread that links it. */
   Window<K> next;
 
   /** Creates a window whose first delta is already counted; {@code |delta| <= SLOT_LIMIT}. */
   Window(K key, long delta, int dueTick) {
     this.key = key;
-    this.dueTick = dueTick;
-    BASE.set(this, delta); // plain store: the window is published later through the map
+    long tick = ((long) dueTick) << 32;
+    if (delta > Integer.MIN_VALUE && delta <= Integer.MAX_VALUE) {
+      BASE.set(this, tick | (delta & 0xFFFF_FFFFL)); // plain stores: published later via the map
+    } else {
+      BASE.set(this, tick);
+      long[] cells = new long[(STRIPES + 1) * SPACING];
+      cells[SPACING] = delta;
+      STRIPES_REF.set(this, cells);
+    }
+  }
+
+  /**
+   * The tick at which the window is due. Meaningful while the window is live; a caller that races
+   * its retirement may read a wrong tick, which is harmless: a retired window is skipped by
+   * everyone who finds it.
+   */
+  int dueTick() {
+    long word = base;
+    return ((int) word == Integer.MIN_VALUE) ? 0 : (int) (word >>> 32);
   }
 
   /**
@@ -105,17 +133,16 @@ final class Window<K> {
     long[] cells = stripes;
     if (cells == null) {
       long current = base;
-      if (current == RETIRED) {
+      int count = (int) current;
+      if (count == Integer.MIN_VALUE) {
         return RETIRED_WINDOW;
       }
-      long updated = current + delta; // cannot overflow: both magnitudes are within the limit
-      if (updated > SLOT_LIMIT || updated < -SLOT_LIMIT) {
-        return FULL;
-      }
-      if (BASE.compareAndSet(this, current, updated)) {
+      long updated = count + delta; // cannot overflow: |delta| <= SLOT_LIMIT
+      if (updated > Integer.MIN_VALUE && updated <= Integer.MAX_VALUE
+          && BASE.compareAndSet(this, current, (current & TICK_BITS) | (updated & 0xFFFF_FFFFL))) {
         return ADDED;
       }
-      // Contended (or retired meanwhile): move to the stripes, as LongAdder does.
+      // Contended, beyond 32 bits, or retired meanwhile: move to the stripes, as LongAdder does.
       cells = stripes;
       if (cells == null) {
         cells = installStripes();
@@ -159,10 +186,11 @@ final class Window<K> {
    * @return the window's sum if this call retired it, else {@link #NOT_OWNER}
    */
   long retire() {
-    long sum = (long) BASE.getAndSet(this, RETIRED);
-    if (sum == RETIRED) {
+    int count = (int) (long) BASE.getAndSet(this, BASE_RETIRED);
+    if (count == Integer.MIN_VALUE) {
       return NOT_OWNER;
     }
+    long sum = count;
     long[] cells = (long[]) STRIPES_REF.getAndSet(this, RETIRED_STRIPES);
     if (cells != null) {
       for (int slot = SPACING; slot < cells.length; slot += SPACING) {
@@ -177,13 +205,14 @@ final class Window<K> {
 
   /** Returns true once the window was retired. */
   boolean isRetired() {
-    return base == RETIRED;
+    return (int) base == Integer.MIN_VALUE;
   }
 
   /** A racy sum for {@code count(key)}: each word is read once; retired words count as zero. */
   long sum() {
-    long value = base;
-    long sum = (value == RETIRED) ? 0 : value;
+    int count = (int) base;
+    long sum = (count == Integer.MIN_VALUE) ? 0 : count;
+    long value;
     long[] cells = stripes;
     if (cells != null) {
       for (int slot = SPACING; slot < cells.length; slot += SPACING) {
