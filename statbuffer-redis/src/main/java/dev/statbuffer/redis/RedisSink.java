@@ -765,15 +765,7 @@ public final class RedisSink<K> implements BatchFlushHandler<K>, AutoCloseable {
      * @throws IllegalArgumentException if it is shorter than 1 ms or longer than 36500 days
      */
     public Builder<K> expireAfter(Duration expireAfter) {
-      Objects.requireNonNull(expireAfter, "expireAfter");
-      if (expireAfter.compareTo(Duration.ofMillis(1)) < 0) {
-        throw new IllegalArgumentException("expireAfter must be at least 1 ms: " + expireAfter);
-      }
-      if (expireAfter.compareTo(MAX_TTL) > 0) {
-        throw new IllegalArgumentException(
-            "expireAfter must be at most " + MAX_TTL + " (36500 days): " + expireAfter);
-      }
-      this.expireAfter = expireAfter;
+      this.expireAfter = requireTtl("expireAfter", expireAfter, Duration.ofMillis(1), "1 ms");
       return this;
     }
 
@@ -806,17 +798,23 @@ public final class RedisSink<K> implements BatchFlushHandler<K>, AutoCloseable {
      * @throws IllegalArgumentException if it is shorter than 1 second or longer than 36500 days
      */
     public Builder<K> markerTtl(Duration markerTtl) {
-      Objects.requireNonNull(markerTtl, "markerTtl");
-      if (markerTtl.compareTo(Duration.ofSeconds(1)) < 0) {
-        throw new IllegalArgumentException("markerTtl must be at least 1 second: " + markerTtl);
-      }
-      if (markerTtl.compareTo(MAX_TTL) > 0) {
-        throw new IllegalArgumentException(
-            "markerTtl must be at most " + MAX_TTL + " (36500 days): " + markerTtl);
-      }
-      this.markerTtl = markerTtl;
+      this.markerTtl = requireTtl("markerTtl", markerTtl, Duration.ofSeconds(1), "1 second");
       this.markerOptionSet = true;
       return this;
+    }
+
+    /** A TTL option within [min, MAX_TTL], or an exception naming the option and the value. */
+    private static Duration requireTtl(String option, Duration value, Duration min,
+                                       String minText) {
+      Objects.requireNonNull(value, option);
+      if (value.compareTo(min) < 0) {
+        throw new IllegalArgumentException(option + " must be at least " + minText + ": " + value);
+      }
+      if (value.compareTo(MAX_TTL) > 0) {
+        throw new IllegalArgumentException(
+            option + " must be at most " + MAX_TTL + " (36500 days): " + value);
+      }
+      return value;
     }
 
     /**
