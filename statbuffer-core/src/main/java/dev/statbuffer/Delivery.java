@@ -9,18 +9,19 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Future;
 
 /**
- * Counts that were taken out of their windows and are on their way to the handler: one key for a
+ * Counts that were handed over and are on their way to the handler: one key for a
  * {@link FlushHandler}, up to {@code maxBatchSize} keys for a {@link BatchFlushHandler}.
  *
- * <p>Its counts never change after it is built, so every retry carries the same id and counts.
- * The outcome is decided once, by a CAS of {@code state} from {@link #PENDING} to
- * {@link #DELIVERED} (the handler returned) or to {@link #DROPPED} (attempts exhausted, or the
- * shutdown timeout ran out); whichever CAS wins does the accounting, so a count is never both
- * delivered and dropped, and never accounted twice. {@code attempt} and {@code retryTimer} are
- * written by the one thread that runs or schedules the delivery at a time (a run and its retry are
- * ordered through the scheduler and executor hand-offs).
+ * <p>Its id and counts never change after it is built, so every retry carries the same id and
+ * counts; each handler call sees them through its own immutable {@link Target.Batch}. The outcome
+ * is decided once, by a CAS of {@code state} from {@link #PENDING} to {@link #DELIVERED} (the
+ * handler returned) or to {@link #DROPPED} (attempts exhausted, or the shutdown timeout ran out);
+ * whichever CAS wins does the accounting, so a count is never both delivered and dropped, and
+ * never accounted twice. {@code attempt}, {@code failedCalls} and {@code retryTimer} are written
+ * by the one thread that runs or schedules the delivery at a time (a run and its retry are ordered
+ * through the scheduler and executor hand-offs).
  */
-final class Delivery<K> implements FlushBatch<K> {
+final class Delivery<K> {
   static final int PENDING = 0;
   static final int DELIVERED = 1;
   static final int DROPPED = 2;
@@ -45,8 +46,11 @@ final class Delivery<K> implements FlushBatch<K> {
   final long sum;
   /** How many windows were merged into this delivery; what leaves pendingKeys when it settles. */
   final int windows;
+  /** When it was handed over ({@link Ticker} time): the age reported by {@code lag()}. */
+  final long handedOverNanos;
   final CompletableFuture<Void> done = new CompletableFuture<>();
 
+  /** Handler calls begun. */
   volatile int attempt;
   /** Failed calls, including submissions the executor rejected: drives backoff and maxAttempts. */
   volatile int failedCalls;
@@ -55,28 +59,40 @@ final class Delivery<K> implements FlushBatch<K> {
   private volatile int state;
 
   /** A per-key delivery. */
-  Delivery(String id, K key, long count) {
+  Delivery(String id, K key, long count, long handedOverNanos) {
     this.id = id;
     this.key = key;
     this.count = count;
     this.counts = null;
     this.sum = count;
     this.windows = 1;
+    this.handedOverNanos = handedOverNanos;
   }
 
   /** A batch delivery; {@code counts} must not be shared or changed afterwards. */
-  Delivery(String id, HashMap<K, Long> counts, long sum, int windows) {
+  Delivery(String id, HashMap<K, Long> counts, long sum, int windows, long handedOverNanos) {
     this.id = id;
     this.key = null;
     this.count = 0;
     this.counts = Collections.unmodifiableMap(counts);
     this.sum = sum;
     this.windows = windows;
+    this.handedOverNanos = handedOverNanos;
   }
 
   /** Whether this delivery carries a count for {@code key}. */
   boolean contains(Object key) {
     return (counts != null) ? counts.containsKey(key) : this.key.equals(key);
+  }
+
+  /** The counts, by key: unmodifiable. */
+  Map<K, Long> counts() {
+    return (counts != null) ? counts : Map.of(key, count);
+  }
+
+  /** How many keys it carries. */
+  int keys() {
+    return (counts != null) ? counts.size() : 1;
   }
 
   boolean isPending() {
@@ -89,23 +105,7 @@ final class Delivery<K> implements FlushBatch<K> {
   }
 
   @Override
-  public String id() {
-    return id;
-  }
-
-  @Override
-  public Map<K, Long> counts() {
-    return (counts != null) ? counts : Map.of(key, count);
-  }
-
-  @Override
-  public int attempt() {
-    return attempt;
-  }
-
-  @Override
   public String toString() {
-    return "FlushBatch[id=" + id + ", keys=" + ((counts != null) ? counts.size() : 1)
-        + ", attempt=" + attempt + "]";
+    return "Delivery[id=" + id + ", keys=" + keys() + ", attempt=" + attempt + "]";
   }
 }

@@ -2,40 +2,24 @@ package dev.statbuffer;
 
 import static java.util.Objects.requireNonNull;
 
-import java.lang.System.Logger;
-import java.lang.System.Logger.Level;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
-import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.OptionalLong;
-import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executor;
 import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Future;
-import java.util.concurrent.LinkedBlockingQueue;
-import java.util.concurrent.RejectedExecutionException;
-import java.util.concurrent.ThreadLocalRandom;
-import java.util.concurrent.ThreadPoolExecutor;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.AtomicLong;
-import java.util.concurrent.atomic.AtomicReferenceArray;
-import java.util.concurrent.atomic.LongAdder;
-import java.util.concurrent.locks.ReentrantLock;
 
 /**
- * A buffer of per-key counters. Each {@link #increment} lands in the key's open window; an
- * {@code interval} (plus a random {@code jitter}) after a window's first increment, its sum is
- * handed to the flush handler as one count. Failed flushes are retried with exponential backoff
- * and are never discarded silently; {@link #close()} delivers everything still buffered.
+ * A buffer of per-key counters. Each {@link #increment} lands in the key's counter; an
+ * {@code interval} (plus a random {@code jitter}) after the first increment since the key's last
+ * hand-over, what the key counted since then is handed to the flush handler as one count. Failed
+ * flushes are retried with exponential backoff and are never discarded silently;
+ * {@link #close()} delivers everything still buffered.
  *
  * <pre>{@code
  * StatBuffer<String> views = StatBuffer.newBuilder()
@@ -45,169 +29,80 @@ import java.util.concurrent.locks.ReentrantLock;
  * }</pre>
  *
  * <p>Thread-safe: every method may be called from any thread. {@code increment} on a key that has
- * an open window takes no lock and allocates nothing.
+ * an open window takes no lock and allocates nothing; so does a {@link Counter} handle.
  *
  * <h2>Design</h2>
- * <ul>
- *   <li><b>Windows.</b> A {@link ConcurrentHashMap} maps each key with an open window to its
- *   {@link Window}, a striped counter that can be retired exactly once (see its design comment).
- *   An increment reads the map and CASes one word of the window. A writer that finds the window
- *   retired removes it from the map ({@code remove(key, window)}, so only that window) and opens a
- *   new one.
- *   <li><b>Timing wheel.</b> A new window is pushed onto the wheel bucket of its due tick (a
- *   lock-free stack per bucket). One drain at a time (a small state machine, as in Caffeine's
- *   {@code drainStatus}) empties the buckets that are due, retires their windows and turns their
- *   sums into {@link Delivery deliveries} for the executor. The drain asks the {@link Scheduler}
- *   to wake it at the next non-empty bucket; when nothing is pending no wake-up is scheduled, so an
- *   idle buffer costs no CPU.
- *   <li><b>Lost wake-ups.</b> A writer pushes its window (a CAS) and then reads {@code wakeTick};
- *   the drain writes {@code wakeTick = NONE} and then scans the buckets. Both are sequentially
- *   consistent, so either the scan sees the window or the writer sees {@code NONE} and schedules a
- *   wake-up. Extra wake-ups are harmless.
- *   <li><b>Close.</b> {@code lifecycle} counts the writers inside the slow path (opening a window
- *   or handing one over) and carries the {@code CLOSED} bit. A slow-path writer increments the
- *   count and then reads the bit; {@code close()} sets the bit and then waits for the count to
- *   reach zero. Afterwards no window can be opened, every open window is in the map, and
- *   {@code close()} retires them all under {@code handOverLock}. A fast-path write either lands
- *   before its window is retired (and is delivered) or finds it retired, sees {@code CLOSED} and
- *   returns false. So an increment that returned true is delivered or dropped, never lost.
- *   <li><b>Conservation.</b> Every accepted delta is in exactly one window word until that window
- *   is retired by exactly one owner, which moves the sum into exactly one delivery (or discards a
- *   zero sum), whose outcome is decided by one CAS. Hence, once closed,
- *   {@code accepted == deliveredSum + droppedSum}.
- * </ul>
+ * This class is the public face: the increment paths, the handles, the lifecycle gate, flush and
+ * close. The engine is in rooms of its own: {@link Cell} (a key's counter that never resets),
+ * {@link Cells} (the key table and what happens under the hand-over lock), {@link TimingWheel}
+ * (where cells wait), {@link Drain} (when they are handed over), {@link Batcher} and
+ * {@link Deliveries} (everything after hand-over), {@link Backoff}, {@link Target} (per-key or
+ * batch handler) and {@link Config}.
+ *
+ * <h2>Close, and why no increment that returned true is lost</h2>
+ * {@code lifecycle} counts the writers inside the slow path (making a cell, or handing one over)
+ * and carries the {@code CLOSED} bit. A slow-path writer increments the count and then reads the
+ * bit; {@code close()} sets the bit and then waits for the count to reach zero. Afterwards no
+ * cell can be made, every live cell is in the table, and {@code close()} retires them all under
+ * the hand-over lock. A fast-path add either lands before its cell is retired (and is delivered)
+ * or finds it dead, looks again, sees {@code CLOSED} and returns false. Once closed,
+ * {@code accepted == deliveredSum + droppedSum}.
  *
  * @param <K> the key type: any object with {@code equals} and {@code hashCode}
  */
 public final class StatBuffer<K> implements AutoCloseable {
-  private static final Logger LOGGER = System.getLogger(StatBuffer.class.getName());
+  /** The {@code lifecycle} bit that closes the buffer; the bits below count slow-path writers. */
+  private static final long CLOSED = 1L << 62;
 
-  /* Results of opening a window. */
-  private static final int OPENED = 0;
+  /* Results of making a cell. */
+  private static final int MADE = 0;
   private static final int RETRY = 1;
   private static final int REFUSED = 2;
   private static final int CLOSED_NOW = 3;
-
-  /* Drain status: a small state machine so that at most one drain runs at a time. */
-  /** No drain is queued or running. */
-  private static final int IDLE = 0;
-  /** A drain is queued on the executor. */
-  private static final int REQUIRED = 1;
-  /** A drain runs, and nothing asked for another. */
-  private static final int PROCESSING_TO_IDLE = 2;
-  /** A drain runs, and another was asked for; it is queued when this one ends. */
-  private static final int PROCESSING_TO_REQUIRED = 3;
-
-  /** The {@code lifecycle} bit that closes the buffer; the bits below count slow-path writers. */
-  private static final long CLOSED = 1L << 62;
-  /** {@code wakeTick} when no wake-up is scheduled. */
-  private static final long NONE = Long.MAX_VALUE;
-  /** Buckets of the timing wheel; a window due beyond one turn waits in later rounds. */
-  private static final int WHEEL_SIZE = 4096;
-  private static final long MIN_TICK_NANOS = TimeUnit.MILLISECONDS.toNanos(1);
-  /** The coarsest tick: how late a window may be handed over at most, when handlers keep up. */
-  private static final long MAX_TICK_NANOS = TimeUnit.MILLISECONDS.toNanos(10);
+  /** From {@link #open}: refused at {@code maxKeys}; distinct from every {@link Cell} result. */
+  private static final int REFUSED_NOW = -2;
 
   private static final VarHandle LIFECYCLE;
-  private static final VarHandle DRAIN_STATUS;
-  private static final VarHandle WAKE_TICK;
 
   static {
     try {
-      MethodHandles.Lookup lookup = MethodHandles.lookup();
-      LIFECYCLE = lookup.findVarHandle(StatBuffer.class, "lifecycle", long.class);
-      DRAIN_STATUS = lookup.findVarHandle(StatBuffer.class, "drainStatus", int.class);
-      WAKE_TICK = lookup.findVarHandle(StatBuffer.class, "wakeTick", long.class);
+      LIFECYCLE = MethodHandles.lookup().findVarHandle(StatBuffer.class, "lifecycle", long.class);
     } catch (ReflectiveOperationException e) {
       throw new ExceptionInInitializerError(e);
     }
   }
 
-  private final String name;
-  private final long intervalNanos;
-  private final long jitterNanos;
-  private final long backoffNanos;
-  private final long maxBackoffNanos;
-  private final int maxAttempts;
-  private final long maxKeys;
-  private final long pressureKeys;
-  private final int maxBatchSize;
-  private final long shutdownTimeoutNanos;
-  private final Executor executor;
+  private final Config config;
   private final ExecutorService ownedExecutor;
-  private final Scheduler scheduler;
-  private final Ticker ticker;
-  private final FlushHandler<? super K> keyHandler;
-  private final BatchFlushHandler<K> batchHandler;
   private final Thread shutdownHook;
-
-  private final ConcurrentHashMap<K, Window<K>> windows = new ConcurrentHashMap<>();
-  private final AtomicReferenceArray<Window<K>> wheel = new AtomicReferenceArray<>(WHEEL_SIZE);
-  private final long origin;
-  private final long tickNanos;
-  /** The first tick the drain has not processed yet; written only by the drain. */
-  private long cursor;
-
-  private final Set<Delivery<K>> inFlight = ConcurrentHashMap.newKeySet();
-  /** The delivery whose handler runs on this thread, so close() from a handler skips it. */
-  private final ThreadLocal<Delivery<K>> running = new ThreadLocal<>();
-  /** Held while windows are retired into deliveries, so close() never misses one in transit. */
-  private final ReentrantLock handOverLock = new ReentrantLock();
-  private final Runnable drainTask = this::runDrain;
-  private final String idPrefix;
-  private final AtomicLong idSequence = new AtomicLong();
-
-  private final AtomicLong pendingKeys = new AtomicLong();
-  private final AtomicLong openWindows = new AtomicLong();
-  private final AtomicLong flushes = new AtomicLong();
-  private final AtomicLong failures = new AtomicLong();
-  private final LongAdder rejected = new LongAdder();
-  private final AtomicLong deliveredSum = new AtomicLong();
-  private final AtomicLong droppedSum = new AtomicLong();
+  private final PendingKeys pending;
+  private final Cells<K> cells;
+  /** The table itself, read directly by the increment fast path. */
+  private final ConcurrentHashMap<K, Cell<K>> table;
+  private final Deliveries<K> deliveries;
+  private final Drain<K> drain;
 
   private volatile long lifecycle;
-  private volatile int drainStatus;
-  private volatile long wakeTick = NONE;
-  private volatile boolean pressure;
-  private volatile Future<?> wakeFuture;
-  /** Set by close(): retries stop waiting for their full backoff. */
-  private volatile long closeDeadline;
-  private volatile boolean closing;
   private final CompletableFuture<Void> terminated = new CompletableFuture<>();
   private final AtomicInteger closeCalls = new AtomicInteger();
 
-  private StatBuffer(Builder builder, String name, FlushHandler<? super K> keyHandler,
-      BatchFlushHandler<K> batchHandler) {
-    this.name = name;
-    this.intervalNanos = builder.interval.toNanos();
-    this.jitterNanos = builder.jitter.toNanos();
-    this.backoffNanos = builder.backoff.toNanos();
-    this.maxBackoffNanos = Math.max(builder.maxBackoff.toNanos(), backoffNanos);
-    this.maxAttempts = builder.maxAttempts;
-    this.maxKeys = builder.maxKeys;
-    this.pressureKeys = (maxKeys == Long.MAX_VALUE) ? Long.MAX_VALUE : maxKeys - (maxKeys / 8);
-    this.maxBatchSize = builder.maxBatchSize;
-    this.shutdownTimeoutNanos = builder.shutdownTimeout.toNanos();
-    this.scheduler = builder.scheduler;
-    this.ticker = builder.ticker;
-    this.keyHandler = keyHandler;
-    this.batchHandler = batchHandler;
-    if (builder.executor == null) {
-      ownedExecutor = newDefaultExecutor(name);
+  private StatBuffer(Config config, Target<K> target) {
+    this.config = config;
+    Executor executor;
+    if (config.executor == null) {
+      ownedExecutor = Threads.newDefaultExecutor(config.name);
       executor = ownedExecutor;
     } else {
       ownedExecutor = null;
-      executor = builder.executor;
+      executor = config.executor;
     }
-    long span = intervalNanos + jitterNanos;
-    // Fine enough to hand windows over within 10 ms of their time; coarse enough that one turn of
-    // the wheel (41 s at the coarsest) covers most intervals, so few windows wait extra rounds.
-    // Half a turn covers the whole span, so a window is not seen a round early.
-    this.tickNanos = Math.min(MAX_TICK_NANOS, Math.max(MIN_TICK_NANOS, span / (WHEEL_SIZE / 2)));
-    this.origin = ticker.read();
-    this.idPrefix = newIdPrefix();
-    if (builder.shutdownHook) {
-      shutdownHook = new Thread(this::close, "statbuffer-" + name + "-shutdown");
+    this.pending = new PendingKeys(config.maxKeys, config.pressureKeys);
+    this.cells = new Cells<>(pending);
+    this.table = cells.map;
+    this.deliveries = new Deliveries<>(config, target, executor, pending);
+    this.drain = new Drain<>(config, cells, deliveries, executor, this::isClosed);
+    if (config.shutdownHook) {
+      shutdownHook = Threads.newShutdownHook(config.name, this::close);
       Runtime.getRuntime().addShutdownHook(shutdownHook);
     } else {
       shutdownHook = null;
@@ -249,39 +144,156 @@ public final class StatBuffer<K> implements AutoCloseable {
    */
   public boolean increment(K key, long delta) {
     requireNonNull(key, "key");
-    if (delta > Window.SLOT_LIMIT || delta < -Window.SLOT_LIMIT || delta == 0) {
+    if (delta > Cell.SLOT_LIMIT || delta < -Cell.SLOT_LIMIT || delta == 0) {
       return incrementUnusual(key, delta);
     }
+    // Not needed for conservation (close() retires every cell, so a later add goes to the slow
+    // path, which checks), but it makes the answer linearizable: once one increment has returned
+    // false because of close(), no later one returns true. A plain load on x86.
+    if ((lifecycle & CLOSED) != 0) {
+      return false;
+    }
+    Cell<K> cell = table.get(key);
+    if (cell != null) {
+      int result = cell.add(delta);
+      return (result == Cell.ADDED) || incrementSlow(key, delta, cell, result);
+    }
+    return incrementSlow(key, delta, null, Cell.DEAD);
+  }
+
+  /**
+   * Everything but an add to an open window: making a cell, opening a window on a dormant cell,
+   * replacing a dead one, handing a full one over. {@code result} is what {@code cell.add} said
+   * ({@link Cell#DEAD} when there was no cell).
+   */
+  private boolean incrementSlow(K key, long delta, Cell<K> cell, int result) {
     for (;;) {
-      // Not needed for conservation (close() retires every window, so a later add goes to the
-      // slow path, which checks), but it makes the answer linearizable: once one increment has
-      // returned false because of close(), no later one returns true. A plain load on x86.
-      if ((lifecycle & CLOSED) != 0) {
-        return false;
-      }
-      Window<K> window = windows.get(key);
-      if (window == null) {
-        int result = openWindow(key, delta);
-        if (result == OPENED) {
+      switch (result) {
+        case Cell.ADDED:
           return true;
-        } else if (result != RETRY) {
-          return false;
-        }
-        continue;
+        case Cell.ADDED_UNOPENED:
+          openAfterRace(cell);
+          return true;
+        case Cell.UNOPENED:
+          int opened = open(cell, delta);
+          if (opened == Cell.ADDED) {
+            return true;
+          } else if (opened == REFUSED_NOW) {
+            return false;
+          } else if (opened == Cell.DEAD) {
+            result = Cell.DEAD;
+            continue;
+          }
+          break; // opened without the delta, or opened by another writer: add it
+        case Cell.FULL:
+          if (!handOverFull(cell)) {
+            return false;
+          }
+          break;
+        case Cell.DEAD:
+          if (cell != null) {
+            table.remove(key, cell); // help its remover; only this dead cell goes
+          }
+          if ((lifecycle & CLOSED) != 0) {
+            return false;
+          }
+          cell = table.get(key);
+          if (cell == null) {
+            int made = makeCell(key, delta);
+            if (made == MADE) {
+              return true;
+            } else if (made != RETRY) {
+              return false;
+            }
+            continue; // another writer made one: look it up
+          }
+          break;
+        default:
+          throw new IllegalStateException("Invalid add result: " + result);
       }
-      int result = window.add(delta);
-      if (result == Window.ADDED) {
-        return true;
-      } else if (result == Window.RETIRED_WINDOW) {
-        // Help the owner: it removes the window too, but the writer need not wait for it.
-        windows.remove(key, window);
-      } else if (!handOverFull(window)) {
-        return false;
-      }
+      result = cell.add(delta);
     }
   }
 
-  /** Zero deltas record nothing; deltas too large for a window travel as their own delivery. */
+  /**
+   * Opens a window on a dormant {@code cell} holding {@code delta}.
+   *
+   * @return {@link Cell#ADDED} when the delta is in; {@link #REFUSED_NOW} at {@code maxKeys};
+   *     {@link Cell#UNOPENED} (opened without the delta) or {@link Cell#ALREADY_OPEN} when the
+   *     caller should add it; {@link Cell#DEAD}
+   */
+  private int open(Cell<K> cell, long delta) {
+    if (!reserve(delta)) {
+      return REFUSED_NOW;
+    }
+    cells.opening();
+    long due = drain.newDueTick();
+    int result = cell.open(delta, due);
+    if (result == Cell.ADDED || result == Cell.UNOPENED) {
+      drain.opened(due); // after the CAS (see "Wake-ups" in Drain)
+      return result;
+    }
+    cells.notOpened();
+    pending.release(1);
+    return result;
+  }
+
+  /** A striped add landed while a hand-over raced it: open a window for it, whatever the bound. */
+  private void openAfterRace(Cell<K> cell) {
+    pending.force();
+    cells.opening();
+    long due = drain.newDueTick();
+    if (cell.open(0, due) == Cell.ADDED) {
+      drain.opened(due);
+    } else {
+      cells.notOpened();
+      pending.release(1);
+    }
+  }
+
+  /** Reserves a pending window for a new one; false (counted, reported) at {@code maxKeys}. */
+  private boolean reserve(long delta) {
+    switch (pending.reserve()) {
+      case PendingKeys.RESERVED:
+        return true;
+      case PendingKeys.RESERVED_UNDER_PRESSURE:
+        drain.requestRelief();
+        return true;
+      case PendingKeys.REFUSED:
+        drain.requestRelief();
+        deliveries.rejected(delta);
+        return false;
+      default:
+        throw new IllegalStateException("Invalid reservation");
+    }
+  }
+
+  /** Makes a cell for {@code key} holding {@code delta}. */
+  private int makeCell(K key, long delta) {
+    if (!enterSlowPath()) {
+      return CLOSED_NOW;
+    }
+    try {
+      if (!reserve(delta)) {
+        return REFUSED;
+      }
+      cells.opening();
+      long due = drain.newDueTick();
+      Cell<K> cell = new Cell<>(key, delta, due);
+      if (table.putIfAbsent(key, cell) != null) {
+        cells.notOpened();
+        pending.release(1);
+        return RETRY;
+      }
+      cells.wheel.push(cell, due);
+      drain.opened(due); // after the push (see "Wake-ups" in Drain)
+      return MADE;
+    } finally {
+      exitSlowPath();
+    }
+  }
+
+  /** Zero deltas record nothing; deltas too large for a cell travel as their own delivery. */
   private boolean incrementUnusual(K key, long delta) {
     if (delta == 0) {
       return (lifecycle & CLOSED) == 0;
@@ -291,82 +303,41 @@ public final class StatBuffer<K> implements AutoCloseable {
       return false;
     }
     try {
-      if (!reservePendingKey()) {
+      if (!reserve(delta)) {
         return false;
       }
-      handOverLock.lock();
+      cells.lock.lock();
       try {
-        out = List.of(newKeyDelivery(key, delta));
+        out = List.of(deliveries.newKeyDelivery(key, delta));
       } finally {
-        handOverLock.unlock();
+        cells.lock.unlock();
       }
     } finally {
       exitSlowPath();
     }
-    submitNow(out); // outside the lock and the slow path: the executor may run it right here
+    deliveries.submit(out); // outside the lock and the slow path: it may run the handler here
     return true;
   }
 
-  /** Counts one more pending window, unless maxKeys are pending (then counts a rejection). */
-  private boolean reservePendingKey() {
-    long pending = pendingKeys.incrementAndGet();
-    if (pending > maxKeys) {
-      pendingKeys.decrementAndGet();
-      rejected.increment();
-      requestPressureRelief();
-      return false;
-    } else if (pending >= pressureKeys) {
-      requestPressureRelief();
-    }
-    return true;
-  }
-
-  /** Opens a window for {@code key} holding {@code delta}. */
-  private int openWindow(K key, long delta) {
-    if (!enterSlowPath()) {
-      return CLOSED_NOW;
-    }
-    try {
-      if (!reservePendingKey()) {
-        return REFUSED;
-      }
-      long now = ticker.read();
-      long jitter = (jitterNanos == 0) ? 0 : ThreadLocalRandom.current().nextLong(jitterNanos + 1);
-      long due = now + intervalNanos + jitter - origin;
-      long dueTick = (due + tickNanos - 1) / tickNanos; // ceil: never before its time
-      // The window keeps the low 32 bits; the wheel compares ticks by their signed distance.
-      Window<K> window = new Window<>(key, delta, (int) dueTick);
-      if (windows.putIfAbsent(key, window) != null) {
-        pendingKeys.decrementAndGet();
-        return RETRY;
-      }
-      openWindows.incrementAndGet();
-      push(window, dueTick);
-      return OPENED;
-    } finally {
-      exitSlowPath();
-    }
-  }
-
-  /** A word of {@code window} would overflow: hand it over now; the caller writes anew. */
-  private boolean handOverFull(Window<K> window) {
+  /** A stripe of {@code cell} would overflow: hand the window over now; the caller adds anew. */
+  private boolean handOverFull(Cell<K> cell) {
     List<Delivery<K>> out = new ArrayList<>(1);
     if (!enterSlowPath()) {
       return false;
     }
     try {
-      handOverLock.lock();
+      cells.lock.lock();
       try {
-        Batcher batcher = new Batcher(out);
-        retireInto(window, batcher);
+        Batcher<K> batcher = deliveries.newBatcher(out);
+        cells.handOver(cell, drain.idleTick(drain.nowTick()), batcher);
         batcher.finish();
       } finally {
-        handOverLock.unlock();
+        cells.lock.unlock();
       }
     } finally {
       exitSlowPath();
     }
-    submitNow(out);
+    deliveries.submit(out);
     return true;
   }
 
@@ -384,6 +355,91 @@ public final class StatBuffer<K> implements AutoCloseable {
   }
 
   /**
+   * Returns a handle that counts for {@code key}, for code that counts the same key many times:
+   * it keeps the key's counter, so an increment through it skips the table lookup. A handle stays
+   * valid for the buffer's whole life; when the key's counter was removed while idle, the next
+   * increment finds or makes a new one.
+   *
+   * @param key the key, not null
+   * @return a handle; thread-safe
+   * @throws NullPointerException if {@code key} is null
+   */
+  public Counter counter(K key) {
+    requireNonNull(key, "key");
+    return new Handle(key);
+  }
+
+  /**
+   * A handle bound to one key of one buffer, from {@link StatBuffer#counter}. Thread-safe.
+   */
+  public interface Counter {
+
+    /**
+     * Adds one to the key's count; the same result as {@code buffer.increment(key)}.
+     *
+     * @return true if recorded; false as for {@link StatBuffer#increment(Object)}
+     */
+    boolean increment();
+
+    /**
+     * Adds {@code delta} to the key's count; the same result as
+     * {@code buffer.increment(key, delta)}.
+     *
+     * @param delta the amount to add
+     * @return true if recorded; false as for {@link StatBuffer#increment(Object, long)}
+     */
+    boolean increment(long delta);
+  }
+
+  /**
+   * The {@link Counter} implementation: the key and the last cell seen for it. The cell field is
+   * racy, and benignly so: a stale cell is dead (its add reports {@link Cell#DEAD}, and the slow
+   * path looks the key up again) or still the key's live cell; a cell is never reused for
+   * another key.
+   */
+  private final class Handle implements Counter {
+    private final K key;
+    private Cell<K> cell;
+
+    Handle(K key) {
+      this.key = key;
+    }
+
+    @Override
+    public boolean increment() {
+      return increment(1L);
+    }
+
+    @Override
+    public boolean increment(long delta) {
+      if (delta > Cell.SLOT_LIMIT || delta < -Cell.SLOT_LIMIT || delta == 0) {
+        return incrementUnusual(key, delta);
+      }
+      if ((lifecycle & CLOSED) != 0) {
+        return false;
+      }
+      Cell<K> current = cell;
+      if (current != null) {
+        int result = current.add(delta);
+        if (result == Cell.ADDED) {
+          return true;
+        }
+        boolean recorded = incrementSlow(key, delta, current, result);
+        cell = table.get(key);
+        return recorded;
+      }
+      boolean recorded = incrementSlow(key, delta, null, Cell.DEAD);
+      cell = table.get(key);
+      return recorded;
+    }
+
+    @Override
+    public String toString() {
+      return "StatBuffer.Counter[" + config.name + ", " + key + "]";
+    }
+  }
+
+  /**
    * Returns the count buffered for {@code key} and not yet taken for flushing. The read is not
    * atomic with concurrent increments: it includes some subset of the writes that race with it.
    *
@@ -393,12 +449,12 @@ public final class StatBuffer<K> implements AutoCloseable {
    */
   public OptionalLong count(K key) {
     requireNonNull(key, "key");
-    Window<K> window = windows.get(key);
-    if (window == null) {
+    Cell<K> cell = table.get(key);
+    if (cell == null || !cell.isOpen()) {
       return OptionalLong.empty();
     }
-    long sum = window.sum();
-    return window.isRetired() ? OptionalLong.empty() : OptionalLong.of(sum);
+    long sum = cell.sum();
+    return cell.isOpen() ? OptionalLong.of(sum) : OptionalLong.empty();
   }
 
   /**
@@ -414,43 +470,26 @@ public final class StatBuffer<K> implements AutoCloseable {
     List<Delivery<K>> out = new ArrayList<>(1);
     List<CompletableFuture<Void>> waits = new ArrayList<>();
     List<Delivery<K>> retries = new ArrayList<>();
-    handOverLock.lock();
+    cells.lock.lock();
     try {
       // Earlier counts of this key still on their way (awaiting a retry, or handed over by a
       // drain a moment ago) are part of "flush this key": wait for them too.
-      for (Delivery<K> delivery : inFlight) {
-        if (delivery.contains(key)) {
-          waits.add(delivery.done);
-          if (cancelRetryTimer(delivery)) {
-            retries.add(delivery);
-          }
-        }
-      }
-      Window<K> window = windows.get(key);
-      if (window != null) {
-        Batcher batcher = new Batcher(out);
-        retireInto(window, batcher);
+      deliveries.collect(key, waits, retries);
+      Cell<K> cell = table.get(key);
+      if (cell != null) {
+        Batcher<K> batcher = deliveries.newBatcher(out);
+        cells.handOver(cell, drain.idleTick(drain.nowTick()), batcher);
         batcher.finish();
       }
     } finally {
-      handOverLock.unlock();
+      cells.lock.unlock();
     }
-    submitNow(retries);
-    submitNow(out);
+    deliveries.submit(retries);
+    deliveries.submit(out);
     for (Delivery<K> delivery : out) {
       waits.add(delivery.done);
     }
     return CompletableFuture.allOf(waits.toArray(new CompletableFuture<?>[0]));
-  }
-
-  /** Cancels a pending retry timer; true if this call did, so the caller re-sends it now. */
-  private static boolean cancelRetryTimer(Delivery<?> delivery) {
-    Future<?> timer = delivery.retryTimer;
-    if (timer != null && timer.cancel(/* mayInterruptIfRunning= */ false)) {
-      delivery.retryTimer = null;
-      return true;
-    }
-    return false;
   }
 
   /**
@@ -462,20 +501,19 @@ public final class StatBuffer<K> implements AutoCloseable {
   public CompletableFuture<Void> flushAll() {
     List<Delivery<K>> out = new ArrayList<>();
     List<CompletableFuture<Void>> waits = new ArrayList<>();
-    handOverLock.lock();
+    cells.lock.lock();
     try {
-      for (Delivery<K> delivery : inFlight) {
-        waits.add(delivery.done);
-      }
-      Batcher batcher = new Batcher(out);
-      for (Window<K> window : windows.values()) {
-        retireInto(window, batcher);
+      deliveries.collect(null, waits, null);
+      Batcher<K> batcher = deliveries.newBatcher(out);
+      long idle = drain.idleTick(drain.nowTick());
+      for (Cell<K> cell : table.values()) {
+        cells.handOver(cell, idle, batcher);
       }
       batcher.finish();
     } finally {
-      handOverLock.unlock();
+      cells.lock.unlock();
     }
-    submitNow(out);
+    deliveries.submit(out);
     for (Delivery<K> delivery : out) {
       waits.add(delivery.done);
     }
@@ -488,8 +526,28 @@ public final class StatBuffer<K> implements AutoCloseable {
    * @return the stats
    */
   public BufferStats stats() {
-    return new BufferStats(pendingKeys.get(), flushes.get(), failures.get(), rejected.sum(),
-        deliveredSum.get(), droppedSum.get());
+    return new BufferStats(pending.get(), deliveries.flushes(), deliveries.failures(),
+        pending.rejected(), deliveries.deliveredSum(), deliveries.droppedSum());
+  }
+
+  /**
+   * Returns how far behind the buffer is: the age of its oldest open window and of its oldest
+   * count handed over but not yet delivered (running, queued, or awaiting a retry). Meant for
+   * gauges: it walks the windows due first and the deliveries in flight, so it costs more than
+   * {@link #stats()}.
+   *
+   * @return the lag
+   */
+  public BufferLag lag() {
+    long oldestWindow;
+    cells.lock.lock();
+    try {
+      oldestWindow = drain.oldestWindowNanos(config.ticker.read());
+    } finally {
+      cells.lock.unlock();
+    }
+    long oldestHandedOver = deliveries.oldestHandedOverNanos(config.ticker.read());
+    return new BufferLag(Duration.ofNanos(oldestWindow), Duration.ofNanos(oldestHandedOver));
   }
 
   /**
@@ -498,7 +556,7 @@ public final class StatBuffer<K> implements AutoCloseable {
    * @return the name
    */
   public String name() {
-    return name;
+    return config.name;
   }
 
   /**
@@ -522,20 +580,17 @@ public final class StatBuffer<K> implements AutoCloseable {
   @Override
   public void close() {
     if (closeCalls.getAndIncrement() > 0) {
-      if (running.get() == null) { // a handler must not wait for itself
+      if (!deliveries.calledFromHandler()) { // a handler must not wait for itself
         terminated.join();
       }
       return;
     }
     try {
       closeCounting();
-      dumpWindows();
-      awaitDeliveries();
+      dump();
+      deliveries.awaitAll();
     } finally {
-      Future<?> wake = wakeFuture;
-      if (wake != null) {
-        wake.cancel(/* mayInterruptIfRunning= */ false);
-      }
+      drain.cancelWakeUp();
       if (ownedExecutor != null) {
         ownedExecutor.shutdown();
       }
@@ -545,8 +600,7 @@ public final class StatBuffer<K> implements AutoCloseable {
   }
 
   private void closeCounting() {
-    closeDeadline = ticker.read() + shutdownTimeoutNanos;
-    closing = true;
+    deliveries.beginClose(config.ticker.read() + config.shutdownTimeoutNanos);
     LIFECYCLE.getAndBitwiseOr(this, CLOSED);
     // Slow-path writers are short and never block, so this wait is brief.
     while (((long) LIFECYCLE.getVolatile(this) & ~CLOSED) != 0) {
@@ -554,76 +608,22 @@ public final class StatBuffer<K> implements AutoCloseable {
     }
   }
 
-  private void dumpWindows() {
+  private void dump() {
     List<Delivery<K>> out = new ArrayList<>();
-    handOverLock.lock();
+    cells.lock.lock();
     try {
-      // Retries waiting out a backoff go again now. (A retry scheduled after this loop sees
-      // `closing` and re-sends itself: see failed().)
-      for (Delivery<K> delivery : inFlight) {
-        if (cancelRetryTimer(delivery)) {
-          out.add(delivery);
-        }
-      }
-      Batcher batcher = new Batcher(out);
-      for (Window<K> window : windows.values()) {
-        retireInto(window, batcher);
+      // Retries waiting out a backoff go again now. (A retry scheduled after this sees the
+      // close and re-sends itself: see Deliveries.failed.)
+      deliveries.collect(null, new ArrayList<>(), out);
+      Batcher<K> batcher = deliveries.newBatcher(out);
+      for (Cell<K> cell : table.values()) {
+        cells.retire(cell, batcher);
       }
       batcher.finish();
     } finally {
-      handOverLock.unlock();
+      cells.lock.unlock();
     }
-    submitNow(out);
-  }
-
-  private void awaitDeliveries() {
-    Delivery<K> own = running.get(); // close() called by a handler: its own delivery runs on
-    boolean interrupted = false;
-    for (;;) {
-      // Deliveries settle concurrently: take one with hasNext()/next() on one iterator, never
-      // isEmpty() and then next() on another (the stress test caught that race).
-      java.util.Iterator<Delivery<K>> iterator = inFlight.iterator();
-      long remaining = closeDeadline - ticker.read();
-      if (!iterator.hasNext() || remaining <= 0) {
-        break;
-      }
-      Delivery<K> next = iterator.next();
-      if (next == own) {
-        if (!iterator.hasNext()) {
-          break;
-        }
-        next = iterator.next();
-      }
-      try {
-        next.done.get(Math.min(remaining, TimeUnit.MILLISECONDS.toNanos(50)),
-            TimeUnit.NANOSECONDS);
-      } catch (TimeoutException | ExecutionException e) {
-        // Waited or settled; loop to check the deadline and the rest.
-      } catch (InterruptedException e) {
-        // Shutdown code is often interrupted; giving up here would drop counts a healthy handler
-        // is about to deliver. Keep waiting until the deadline and restore the flag after.
-        interrupted = true;
-      }
-    }
-    if (interrupted) {
-      Thread.currentThread().interrupt();
-    }
-    TimeoutException timeout = new TimeoutException(
-        "StatBuffer '" + name + "' shutdown timeout elapsed before delivery");
-    for (Delivery<K> delivery : inFlight) {
-      if (delivery == own) {
-        continue; // it settles when the handler that called close() returns
-      }
-      Future<?> timer = delivery.retryTimer;
-      if (timer != null) {
-        timer.cancel(/* mayInterruptIfRunning= */ false);
-      }
-      Exception last = delivery.lastError;
-      if (last != null) {
-        timeout.addSuppressed(last);
-      }
-      drop(delivery, (last != null) ? last : timeout);
-    }
+    deliveries.submit(out);
   }
 
   private void removeShutdownHook() {
@@ -636,450 +636,9 @@ public final class StatBuffer<K> implements AutoCloseable {
     }
   }
 
-  /* ---------------- Timing wheel and drain ---------------- */
-
-  private void push(Window<K> window, long dueTick) {
-    int index = (int) (dueTick & (WHEEL_SIZE - 1));
-    for (;;) {
-      Window<K> head = wheel.get(index);
-      window.next = head;
-      if (wheel.compareAndSet(index, head, window)) {
-        break;
-      }
-    }
-    // The CAS above precedes this read (see "Lost wake-ups" in the class comment).
-    if (dueTick < wakeTick) {
-      requestWake(dueTick);
-    }
-  }
-
-  /** Lowers {@code wakeTick} to {@code tick} and, if this call lowered it, schedules a wake-up. */
-  private void requestWake(long tick) {
-    for (;;) {
-      long current = wakeTick;
-      if (tick >= current) {
-        return;
-      }
-      if (WAKE_TICK.compareAndSet(this, current, tick)) {
-        break;
-      }
-    }
-    long delay = Math.max(0, origin + tick * tickNanos - ticker.read());
-    try {
-      // Kept so close() can cancel it: a pending wake-up would keep a closed buffer reachable
-      // from the shared timer for up to an interval.
-      wakeFuture = scheduler.schedule(this::scheduleDrain, delay);
-    } catch (RuntimeException e) {
-      LOGGER.log(Level.ERROR, "StatBuffer '" + name + "': the scheduler refused a wake-up; "
-          + "draining now", e);
-      scheduleDrain();
-    }
-  }
-
-  private void requestPressureRelief() {
-    if (!pressure) {
-      pressure = true;
-      scheduleDrain();
-    }
-  }
-
-  /** Asks for a drain on the executor, unless one is queued or will be. */
-  void scheduleDrain() {
-    for (;;) {
-      int status = drainStatus;
-      switch (status) {
-        case IDLE:
-          if (DRAIN_STATUS.compareAndSet(this, IDLE, REQUIRED)) {
-            executeDrain();
-            return;
-          }
-          break;
-        case REQUIRED:
-        case PROCESSING_TO_REQUIRED:
-          return;
-        case PROCESSING_TO_IDLE:
-          if (DRAIN_STATUS.compareAndSet(this, PROCESSING_TO_IDLE, PROCESSING_TO_REQUIRED)) {
-            return;
-          }
-          break;
-        default:
-          throw new IllegalStateException("Invalid drain status: " + status);
-      }
-    }
-  }
-
-  private void executeDrain() {
-    try {
-      executor.execute(drainTask);
-    } catch (RejectedExecutionException e) {
-      DRAIN_STATUS.setVolatile(this, IDLE);
-      if (isClosed()) {
-        return; // close() dumps every window itself
-      }
-      LOGGER.log(Level.ERROR, "StatBuffer '" + name + "': the executor rejected the drain; "
-          + "trying again after the backoff", e);
-      scheduler.schedule(this::scheduleDrain, Math.max(backoffNanos, MIN_TICK_NANOS));
-    }
-  }
-
-  private void runDrain() {
-    DRAIN_STATUS.setVolatile(this, PROCESSING_TO_IDLE);
-    try {
-      drain();
-    } catch (RuntimeException | Error e) {
-      LOGGER.log(Level.ERROR, "StatBuffer '" + name + "': drain failed", e);
-    } finally {
-      if (!DRAIN_STATUS.compareAndSet(this, PROCESSING_TO_IDLE, IDLE)) {
-        DRAIN_STATUS.setVolatile(this, REQUIRED);
-        executeDrain();
-      }
-    }
-  }
-
-  /** Hands over every due window (and, under pressure, the oldest ones), then re-arms. */
-  private void drain() {
-    if (isClosed()) {
-      return;
-    }
-    List<Delivery<K>> out = new ArrayList<>();
-    handOverLock.lock();
-    try {
-      Batcher batcher = new Batcher(out);
-      // Written before the scan below (see "Lost wake-ups"). A window pushed with a tick the
-      // cursor already passed (interval 0, or a writer that was slow) asked for a wake-up at that
-      // tick, so the scan starts there.
-      long requested = (long) WAKE_TICK.getAndSet(this, NONE);
-      long nowTick = (ticker.read() - origin) / tickNanos;
-      long from = Math.min(cursor, requested);
-      long to = Math.min(nowTick, from + WHEEL_SIZE - 1);
-      for (long tick = from; tick <= to; tick++) {
-        drainBucket(tick, nowTick, batcher);
-      }
-      cursor = Math.max(cursor, nowTick + 1);
-      if (pressure) {
-        pressure = false;
-        relievePressure(nowTick, batcher);
-      }
-      batcher.finish();
-      rearm();
-    } finally {
-      handOverLock.unlock();
-    }
-    submitNow(out);
-  }
-
-  private void drainBucket(long tick, long nowTick, Batcher batcher) {
-    int index = (int) (tick & (WHEEL_SIZE - 1));
-    Window<K> window = wheel.getAndSet(index, null);
-    while (window != null) {
-      Window<K> next = window.next;
-      window.next = null;
-      if (window.isRetired()) {
-        // Handed over already (flush, close, overflow); the owner removed it from the map.
-      } else if ((int) (window.dueTick() - nowTick) > 0) {
-        relink(window); // a later round of the wheel
-      } else {
-        retireInto(window, batcher);
-      }
-      window = next;
-    }
-  }
-
-  private void relink(Window<K> window) {
-    int index = window.dueTick() & (WHEEL_SIZE - 1);
-    for (;;) {
-      Window<K> head = wheel.get(index);
-      window.next = head;
-      if (wheel.compareAndSet(index, head, window)) {
-        return;
-      }
-    }
-  }
-
-  /** Hands over the oldest open windows, early, until at most half of maxKeys are open. */
-  private void relievePressure(long nowTick, Batcher batcher) {
-    long target = maxKeys / 2;
-    if (pendingKeys.get() - openWindows.get() >= target) {
-      // Half the bound is already on its way to a slow or failing handler: handing over more
-      // would not make room, only turn keys that are counting now into refused keys.
-      return;
-    }
-    for (long tick = nowTick + 1; tick <= nowTick + WHEEL_SIZE; tick++) {
-      if (openWindows.get() <= target) {
-        return;
-      }
-      int index = (int) (tick & (WHEEL_SIZE - 1));
-      Window<K> window = wheel.getAndSet(index, null);
-      while (window != null) {
-        Window<K> next = window.next;
-        window.next = null;
-        if (window.isRetired()) {
-          // handed over already
-        } else if ((int) (window.dueTick() - tick) > 0 || openWindows.get() <= target) {
-          relink(window); // due in a later turn (younger than what comes next), or enough room
-        } else {
-          retireInto(window, batcher);
-        }
-        window = next;
-      }
-    }
-  }
-
-  /** Schedules a wake-up at the earliest non-empty bucket, if any. */
-  private void rearm() {
-    for (long tick = cursor; tick < cursor + WHEEL_SIZE; tick++) {
-      if (wheel.get((int) (tick & (WHEEL_SIZE - 1))) != null) {
-        requestWake(tick);
-        return;
-      }
-    }
-  }
-
-  /** Retires {@code window}, if no one else did, and adds its sum to {@code batcher}. */
-  private void retireInto(Window<K> window, Batcher batcher) {
-    long sum = window.retire();
-    if (sum == Window.NOT_OWNER) {
-      return;
-    }
-    windows.remove(window.key, window);
-    openWindows.decrementAndGet();
-    if (sum == 0) {
-      pendingKeys.decrementAndGet(); // behaviour 3: a zero window is not handed over
-    } else {
-      batcher.add(window.key, sum);
-    }
-  }
-
-  /* ---------------- Deliveries ---------------- */
-
-  /** Groups handed-over windows into deliveries; used under {@code handOverLock}. */
-  private final class Batcher {
-    private final List<Delivery<K>> out;
-    private HashMap<K, Long> counts;
-    private long sum;
-    private int merged;
-
-    Batcher(List<Delivery<K>> out) {
-      this.out = out;
-    }
-
-    void add(K key, long count) {
-      if (batchHandler == null) {
-        out.add(newKeyDelivery(key, count));
-        return;
-      }
-      if (counts == null) {
-        // Sized for a full batch: a drain of many keys fills it without rehashing.
-        counts = new HashMap<>((int) Math.min(maxBatchSize, 1 << 16) * 4 / 3 + 1);
-      }
-      // A key may have had two windows due in one drain (interval 0): merge them.
-      if (counts.merge(key, count, Long::sum) == 0L) {
-        counts.remove(key);
-      }
-      sum += count;
-      merged++;
-      if (counts.size() >= maxBatchSize) {
-        finish();
-      }
-    }
-
-    void finish() {
-      if (merged == 0) {
-        return;
-      }
-      if (counts.isEmpty()) {
-        pendingKeys.addAndGet(-merged); // the merged windows summed to zero
-      } else {
-        Delivery<K> delivery = new Delivery<>(nextId(), counts, sum, merged);
-        inFlight.add(delivery);
-        out.add(delivery);
-      }
-      counts = null;
-      sum = 0;
-      merged = 0;
-    }
-  }
-
-  private Delivery<K> newKeyDelivery(K key, long count) {
-    // A FlushHandler never sees an id, so its deliveries do not make one. (A batch handler gets
-    // single-key deliveries from huge deltas; those need theirs.)
-    Delivery<K> delivery = new Delivery<>((batchHandler != null) ? nextId() : null, key, count);
-    inFlight.add(delivery);
-    return delivery;
-  }
-
-  private String nextId() {
-    return idPrefix + Long.toString(idSequence.incrementAndGet(), 36);
-  }
-
-  /** Submits deliveries to the executor, in tasks of up to maxBatchSize per-key deliveries. */
-  private void submitNow(List<Delivery<K>> deliveries) {
-    int chunk = (batchHandler == null) ? maxBatchSize : 1;
-    for (int start = 0; start < deliveries.size(); start += chunk) {
-      List<Delivery<K>> part =
-          deliveries.subList(start, Math.min(deliveries.size(), start + chunk));
-      List<Delivery<K>> task = (part.size() == deliveries.size()) ? deliveries : List.copyOf(part);
-      try {
-        executor.execute(() -> deliverAll(task));
-      } catch (RejectedExecutionException e) {
-        if (closing) {
-          // A user executor shut down before us (frameworks stop pools before shutdown hooks):
-          // deliver on this thread rather than wait out the shutdown timeout.
-          deliverAll(task);
-        } else {
-          for (Delivery<K> delivery : task) {
-            failed(delivery, e);
-          }
-        }
-      }
-    }
-  }
-
-  private void deliverAll(List<Delivery<K>> deliveries) {
-    for (Delivery<K> delivery : deliveries) {
-      deliver(delivery);
-    }
-  }
-
-  private void deliver(Delivery<K> delivery) {
-    if (!delivery.isPending()) {
-      return;
-    }
-    delivery.attempt = delivery.attempt + 1;
-    Delivery<K> outer = running.get();
-    running.set(delivery);
-    try {
-      if (batchHandler != null) {
-        batchHandler.flush(delivery);
-      } else {
-        keyHandler.flush(delivery.key, delivery.count);
-      }
-    } catch (Exception e) {
-      failed(delivery, e);
-      return;
-    } catch (Error e) {
-      failed(delivery, new RuntimeException("handler threw an Error", e));
-      throw e;
-    } finally {
-      running.set(outer);
-    }
-    if (delivery.casState(Delivery.PENDING, Delivery.DELIVERED)) {
-      deliveredSum.addAndGet(delivery.sum);
-      flushes.incrementAndGet();
-      settle(delivery);
-      delivery.done.complete(null);
-    } else {
-      LOGGER.log(Level.WARNING, "StatBuffer '" + name + "': " + describe(delivery)
-          + " was delivered after the shutdown timeout, when it had already been reported to "
-          + "onDrop");
-    }
-  }
-
-  private void failed(Delivery<K> delivery, Exception error) {
-    if (!delivery.isPending()) {
-      return;
-    }
-    failures.incrementAndGet();
-    delivery.lastError = error;
-    int attempts = ++delivery.failedCalls;
-    if (attempts >= maxAttempts) {
-      drop(delivery, error);
-      return;
-    }
-    long delay = backoffNanos;
-    for (int i = 1; i < attempts && delay < maxBackoffNanos; i++) {
-      delay = (delay > maxBackoffNanos / 2) ? maxBackoffNanos : delay * 2;
-    }
-    delay = Math.min(delay, maxBackoffNanos);
-    boolean closingAlready = closing;
-    if (closingAlready) {
-      long remaining = closeDeadline - ticker.read();
-      if (remaining <= 0) {
-        return; // close() drops it once its wait ends
-      }
-      delay = Math.min(delay, Math.min(remaining, TimeUnit.MILLISECONDS.toNanos(100)));
-    }
-    Level level = (attempts <= 1) ? Level.WARNING : Level.DEBUG;
-    LOGGER.log(level, "StatBuffer '" + name + "': " + describe(delivery) + " failed (call "
-        + attempts + "); retrying in " + Duration.ofNanos(delay), error);
-    if (!delivery.isPending()) {
-      return;
-    }
-    try {
-      delivery.retryTimer = scheduler.schedule(() -> {
-        delivery.retryTimer = null;
-        submitNow(List.of(delivery));
-      }, delay);
-    } catch (RuntimeException e) {
-      LOGGER.log(Level.ERROR, "StatBuffer '" + name + "': the scheduler refused a retry", e);
-      drop(delivery, error);
-      return;
-    }
-    // close() may have looked for retry timers before this one was set: whoever cancels the
-    // timer re-sends the delivery, so it is sent once, and without waiting out a long backoff.
-    if (!closingAlready && closing && cancelRetryTimer(delivery)) {
-      submitNow(List.of(delivery));
-    }
-  }
-
-  private void drop(Delivery<K> delivery, Exception error) {
-    if (!delivery.casState(Delivery.PENDING, Delivery.DROPPED)) {
-      return;
-    }
-    droppedSum.addAndGet(delivery.sum);
-    settle(delivery);
-    try {
-      if (batchHandler != null) {
-        batchHandler.onDrop(delivery, error);
-      } else {
-        keyHandler.onDrop(delivery.key, delivery.count, error);
-      }
-    } catch (Exception | Error e) {
-      LOGGER.log(Level.ERROR, "StatBuffer '" + name + "': onDrop threw for " + describe(delivery),
-          e);
-    }
-    delivery.done.completeExceptionally(error);
-  }
-
-  private void settle(Delivery<K> delivery) {
-    pendingKeys.addAndGet(-delivery.windows);
-    inFlight.remove(delivery);
-  }
-
-  private String describe(Delivery<K> delivery) {
-    return (batchHandler != null)
-        ? "batch " + delivery.id + " (" + delivery.counts().size() + " keys)"
-        : "count " + delivery.count + " for key " + delivery.key;
-  }
-
-  /* ---------------- Helpers ---------------- */
-
-  private static String newIdPrefix() {
-    byte[] bytes = new byte[12];
-    new SecureRandom().nextBytes(bytes);
-    StringBuilder prefix = new StringBuilder(26);
-    for (byte b : bytes) {
-      prefix.append(Character.forDigit((b >> 4) & 0xF, 16)).append(Character.forDigit(b & 0xF, 16));
-    }
-    return prefix.append('-').toString();
-  }
-
-  private static ExecutorService newDefaultExecutor(String name) {
-    int threads = Math.max(2, Runtime.getRuntime().availableProcessors());
-    AtomicInteger count = new AtomicInteger();
-    ThreadPoolExecutor pool = new ThreadPoolExecutor(threads, threads, 30, TimeUnit.SECONDS,
-        new LinkedBlockingQueue<>(), runnable -> {
-          Thread thread = new Thread(runnable, "statbuffer-" + name + "-" + count.incrementAndGet());
-          thread.setDaemon(true);
-          return thread;
-        });
-    pool.allowCoreThreadTimeOut(true); // an idle buffer keeps no threads
-    return pool;
-  }
-
   @Override
   public String toString() {
-    return "StatBuffer[" + name + ", " + stats() + "]";
+    return "StatBuffer[" + config.name + ", " + stats() + "]";
   }
 
   /**
@@ -1102,6 +661,7 @@ public final class StatBuffer<K> implements AutoCloseable {
    *   <li>{@code shutdownTimeout}: 30 s
    *   <li>{@code shutdownHook}: true
    *   <li>{@code ticker}: {@link Ticker#system()}; {@code scheduler}: {@link Scheduler#system()}
+   *   <li>{@code listener}: none
    * </ul>
    *
    * <p>Not thread-safe: configure it on one thread. {@code build} copies the options, so a
@@ -1125,6 +685,7 @@ public final class StatBuffer<K> implements AutoCloseable {
     private boolean shutdownHook = true;
     private Ticker ticker = Ticker.system();
     private Scheduler scheduler = Scheduler.system();
+    private BufferListener listener;
 
     private Builder() {}
 
@@ -1296,6 +857,18 @@ public final class StatBuffer<K> implements AutoCloseable {
     }
 
     /**
+     * Sets a listener that observes every hand-over, delivery, failure, drop and rejection, for
+     * metrics. Without one, the buffer makes no listener calls at all.
+     *
+     * @param listener the listener; default none
+     * @return this builder
+     */
+    public Builder listener(BufferListener listener) {
+      this.listener = requireNonNull(listener, "listener");
+      return this;
+    }
+
+    /**
      * Builds a buffer that hands each key's count to {@code handler} separately.
      *
      * @param handler the handler, not null
@@ -1304,7 +877,7 @@ public final class StatBuffer<K> implements AutoCloseable {
      */
     public <K> StatBuffer<K> build(FlushHandler<? super K> handler) {
       requireNonNull(handler, "handler");
-      return new StatBuffer<>(this, nameOrDefault(), handler, null);
+      return new StatBuffer<>(config(), new Target.PerKey<>(handler));
     }
 
     /**
@@ -1317,7 +890,14 @@ public final class StatBuffer<K> implements AutoCloseable {
      */
     public <K> StatBuffer<K> buildBatched(BatchFlushHandler<K> handler) {
       requireNonNull(handler, "handler");
-      return new StatBuffer<>(this, nameOrDefault(), null, handler);
+      return new StatBuffer<>(config(), new Target.Batched<>(handler));
+    }
+
+    /** Freezes the options. */
+    private Config config() {
+      return new Config(nameOrDefault(), interval.toNanos(), jitter.toNanos(), backoff.toNanos(),
+          maxBackoff.toNanos(), maxAttempts, maxKeys, maxBatchSize, shutdownTimeout.toNanos(),
+          executor, scheduler, ticker, shutdownHook, listener);
     }
 
     private String nameOrDefault() {

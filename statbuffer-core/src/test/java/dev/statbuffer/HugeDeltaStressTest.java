@@ -53,8 +53,8 @@ class HugeDeltaStressTest {
           int k = r.nextInt(keys);
           long d;
           switch (r.nextInt(4)) {
-            case 0: d = Window.SLOT_LIMIT - r.nextInt(3); break;
-            case 1: d = -(Window.SLOT_LIMIT / 2) - r.nextInt(3); break;
+            case 0: d = Cell.SLOT_LIMIT - r.nextInt(3); break;
+            case 1: d = -(Cell.SLOT_LIMIT / 2) - r.nextInt(3); break;
             case 2: d = r.nextBoolean() ? Long.MAX_VALUE - r.nextInt(3) : Long.MIN_VALUE; break;
             default: d = r.nextInt(7) - 3;
           }

@@ -1,0 +1,65 @@
+package dev.statbuffer;
+
+import java.util.concurrent.Executor;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The options of one buffer, frozen by {@code build(...)}, plus what follows from them (the wheel's
+ * tick, the pressure threshold, the retry policy). Immutable; the builder validated every value.
+ */
+final class Config {
+  private static final long MIN_TICK_NANOS = TimeUnit.MILLISECONDS.toNanos(1);
+  /** The coarsest tick: how late a window may be handed over at most, when handlers keep up. */
+  static final long MAX_TICK_NANOS = TimeUnit.MILLISECONDS.toNanos(10);
+
+  final String name;
+  final long intervalNanos;
+  final long jitterNanos;
+  final Backoff backoff;
+  final long maxKeys;
+  /** Pending windows from which the oldest are handed over early: 7/8 of {@code maxKeys}. */
+  final long pressureKeys;
+  final int maxBatchSize;
+  final long shutdownTimeoutNanos;
+  /** The user's executor, or null for the buffer's own threads. */
+  final Executor executor;
+  final Scheduler scheduler;
+  final Ticker ticker;
+  final boolean shutdownHook;
+  /** The user's listener, or null. */
+  final BufferListener listener;
+  /**
+   * The timing wheel's tick: fine enough to hand windows over within 10 ms of their time, coarse
+   * enough that one turn of the wheel (41 s at the coarsest) covers most intervals, so few
+   * windows wait extra rounds. Half a turn covers the whole span, so a window is not seen a round
+   * early.
+   */
+  final long tickNanos;
+
+  Config(String name, long intervalNanos, long jitterNanos, long backoffNanos,
+      long maxBackoffNanos, int maxAttempts, long maxKeys, int maxBatchSize,
+      long shutdownTimeoutNanos, Executor executor, Scheduler scheduler, Ticker ticker,
+      boolean shutdownHook, BufferListener listener) {
+    this.name = name;
+    this.intervalNanos = intervalNanos;
+    this.jitterNanos = jitterNanos;
+    this.backoff = new Backoff(backoffNanos, maxBackoffNanos, maxAttempts);
+    this.maxKeys = maxKeys;
+    this.pressureKeys = (maxKeys == Long.MAX_VALUE) ? Long.MAX_VALUE : maxKeys - (maxKeys / 8);
+    this.maxBatchSize = maxBatchSize;
+    this.shutdownTimeoutNanos = shutdownTimeoutNanos;
+    this.executor = executor;
+    this.scheduler = scheduler;
+    this.ticker = ticker;
+    this.shutdownHook = shutdownHook;
+    this.listener = listener;
+    long span = intervalNanos + jitterNanos;
+    this.tickNanos = Math.min(MAX_TICK_NANOS,
+        Math.max(MIN_TICK_NANOS, span / (TimingWheel.SIZE / 2)));
+  }
+
+  /** The smallest delay the buffer asks its scheduler for when it retries a refused drain. */
+  long minDelayNanos() {
+    return Math.max(backoff.initialNanos(), MIN_TICK_NANOS);
+  }
+}

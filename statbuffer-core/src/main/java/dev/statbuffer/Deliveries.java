@@ -1,0 +1,422 @@
+package dev.statbuffer;
+
+import java.lang.System.Logger;
+import java.lang.System.Logger.Level;
+import java.security.SecureRandom;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.HexFormat;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Executor;
+import java.util.concurrent.Future;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * Everything after hand-over: deliveries in flight, their submission to the executor, retries
+ * after the backoff, drops, the outcome counters and the listener calls.
+ *
+ * <h2>Design</h2>
+ * A delivery is registered in {@code inFlight} (under the hand-over lock, by the {@link Batcher})
+ * before anyone can run it, and leaves it when its outcome is decided: the CAS in
+ * {@link Delivery#casState} picks exactly one of delivered or dropped, and only the winner
+ * touches the counters, the pending reservation and the future. So {@code deliveredSum +
+ * droppedSum} grows by each delivery's sum exactly once, and {@code close()} can wait for, or
+ * drop, whatever is still in {@code inFlight}.
+ *
+ * <p>A failed call schedules its retry on the {@link Scheduler}; whoever cancels that timer
+ * ({@code flush(key)}, {@code close()}, or the failing thread itself when {@code close()} began
+ * meanwhile) re-sends the delivery, so it is sent once and never waits out a long backoff during
+ * close.
+ *
+ * <p>Thread-safe: every method may be called from any thread.
+ */
+final class Deliveries<K> {
+  private static final Logger LOGGER = System.getLogger(StatBuffer.class.getName());
+
+  private final Config config;
+  private final Target<K> target;
+  private final Executor executor;
+  private final PendingKeys pending;
+  private final BufferListener listener;
+  private final AtomicBoolean listenerFailed = new AtomicBoolean();
+  private final Set<Delivery<K>> inFlight = ConcurrentHashMap.newKeySet();
+  /** The delivery whose handler runs on this thread, so close() from a handler skips it. */
+  private final ThreadLocal<Delivery<K>> running = new ThreadLocal<>();
+  private final String idPrefix = newIdPrefix();
+  private final AtomicLong idSequence = new AtomicLong();
+
+  private final AtomicLong flushes = new AtomicLong();
+  private final AtomicLong failures = new AtomicLong();
+  private final AtomicLong deliveredSum = new AtomicLong();
+  private final AtomicLong droppedSum = new AtomicLong();
+
+  /** Set by close(): retries stop waiting for their full backoff. */
+  private volatile boolean closing;
+  private volatile long closeDeadline;
+
+  Deliveries(Config config, Target<K> target, Executor executor, PendingKeys pending) {
+    this.config = config;
+    this.target = target;
+    this.executor = executor;
+    this.pending = pending;
+    this.listener = config.listener;
+  }
+
+  Target<K> target() {
+    return target;
+  }
+
+  int maxBatchSize() {
+    return config.maxBatchSize;
+  }
+
+  PendingKeys pending() {
+    return pending;
+  }
+
+  /** A new batch collecting into {@code out}; under the hand-over lock. */
+  Batcher<K> newBatcher(List<Delivery<K>> out) {
+    return new Batcher<>(this, out);
+  }
+
+  /** A delivery of one key's count, registered in flight; under the hand-over lock. */
+  Delivery<K> newKeyDelivery(K key, long count) {
+    // A FlushHandler never sees an id, so its deliveries do not make one. (A batch handler gets
+    // single-key deliveries from huge deltas; those need theirs.)
+    Delivery<K> delivery = new Delivery<>(target.batched() ? nextId() : null, key, count,
+        config.ticker.read());
+    register(delivery);
+    return delivery;
+  }
+
+  /** A batch delivery, registered in flight; under the hand-over lock. */
+  Delivery<K> newBatchDelivery(HashMap<K, Long> counts, long sum, int windows) {
+    Delivery<K> delivery = new Delivery<>(nextId(), counts, sum, windows, config.ticker.read());
+    register(delivery);
+    return delivery;
+  }
+
+  private void register(Delivery<K> delivery) {
+    inFlight.add(delivery);
+    if (listener != null) {
+      try {
+        listener.handedOver(config.name, delivery.keys(), delivery.sum);
+      } catch (RuntimeException | Error e) {
+        listenerFailed(e);
+      }
+    }
+  }
+
+  private String nextId() {
+    return idPrefix + Long.toString(idSequence.incrementAndGet(), 36);
+  }
+
+  /** Submits deliveries to the executor, in tasks of up to maxBatchSize per-key deliveries. */
+  void submit(List<Delivery<K>> deliveries) {
+    int chunk = target.deliveriesPerTask(config.maxBatchSize);
+    for (int start = 0; start < deliveries.size(); start += chunk) {
+      List<Delivery<K>> part =
+          deliveries.subList(start, Math.min(deliveries.size(), start + chunk));
+      List<Delivery<K>> task = (part.size() == deliveries.size()) ? deliveries : List.copyOf(part);
+      try {
+        executor.execute(() -> deliverAll(task));
+      } catch (RejectedExecutionException e) {
+        if (closing) {
+          // A user executor shut down before us (frameworks stop pools before shutdown hooks):
+          // deliver on this thread rather than wait out the shutdown timeout.
+          deliverAll(task);
+        } else {
+          for (Delivery<K> delivery : task) {
+            failed(delivery, e, 0);
+          }
+        }
+      }
+    }
+  }
+
+  private void deliverAll(List<Delivery<K>> deliveries) {
+    for (Delivery<K> delivery : deliveries) {
+      deliver(delivery);
+    }
+  }
+
+  private void deliver(Delivery<K> delivery) {
+    if (!delivery.isPending()) {
+      return;
+    }
+    int attempt = delivery.attempt + 1;
+    delivery.attempt = attempt;
+    Delivery<K> outer = running.get();
+    running.set(delivery);
+    long started = config.ticker.read();
+    try {
+      target.flush(delivery, attempt);
+    } catch (Exception e) {
+      failed(delivery, e, config.ticker.read() - started);
+      return;
+    } catch (Error e) {
+      failed(delivery, new RuntimeException("handler threw an Error", e),
+          config.ticker.read() - started);
+      throw e;
+    } finally {
+      running.set(outer);
+    }
+    long took = config.ticker.read() - started;
+    if (delivery.casState(Delivery.PENDING, Delivery.DELIVERED)) {
+      deliveredSum.addAndGet(delivery.sum);
+      flushes.incrementAndGet();
+      settle(delivery);
+      if (listener != null) {
+        try {
+          listener.delivered(config.name, delivery.keys(), delivery.sum, attempt, took);
+        } catch (RuntimeException | Error e) {
+          listenerFailed(e);
+        }
+      }
+      delivery.done.complete(null);
+    } else {
+      LOGGER.log(Level.WARNING, "StatBuffer '" + config.name + "': " + target.describe(delivery)
+          + " was delivered after the shutdown timeout, when it had already been reported to "
+          + "onDrop");
+    }
+  }
+
+  private void failed(Delivery<K> delivery, Exception error, long handlerNanos) {
+    if (!delivery.isPending()) {
+      return;
+    }
+    failures.incrementAndGet();
+    delivery.lastError = error;
+    int attempts = ++delivery.failedCalls;
+    Backoff backoff = config.backoff;
+    if (backoff.exhausted(attempts)) {
+      notifyFailed(delivery, error, handlerNanos, -1);
+      drop(delivery, error);
+      return;
+    }
+    long delay = backoff.delayNanos(attempts);
+    boolean closingAlready = closing;
+    if (closingAlready) {
+      long remaining = closeDeadline - config.ticker.read();
+      if (remaining <= 0) {
+        notifyFailed(delivery, error, handlerNanos, -1);
+        return; // close() drops it once its wait ends
+      }
+      delay = Math.min(delay, Math.min(remaining, TimeUnit.MILLISECONDS.toNanos(100)));
+    }
+    notifyFailed(delivery, error, handlerNanos, delay);
+    Level level = (attempts <= 1) ? Level.WARNING : Level.DEBUG;
+    LOGGER.log(level, "StatBuffer '" + config.name + "': " + target.describe(delivery)
+        + " failed (call " + attempts + "); retrying in " + Duration.ofNanos(delay), error);
+    if (!delivery.isPending()) {
+      return;
+    }
+    try {
+      delivery.retryTimer = config.scheduler.schedule(() -> {
+        delivery.retryTimer = null;
+        submit(List.of(delivery));
+      }, delay);
+    } catch (RuntimeException e) {
+      LOGGER.log(Level.ERROR, "StatBuffer '" + config.name + "': the scheduler refused a retry",
+          e);
+      drop(delivery, error);
+      return;
+    }
+    // close() may have looked for retry timers before this one was set: whoever cancels the
+    // timer re-sends the delivery, so it is sent once, and without waiting out a long backoff.
+    if (!closingAlready && closing && cancelRetryTimer(delivery)) {
+      submit(List.of(delivery));
+    }
+  }
+
+  private void notifyFailed(Delivery<K> delivery, Exception error, long handlerNanos,
+      long retryDelay) {
+    if (listener != null) {
+      try {
+        listener.failed(config.name, delivery.keys(), delivery.sum, delivery.attempt, error,
+            handlerNanos, retryDelay);
+      } catch (RuntimeException | Error e) {
+        listenerFailed(e);
+      }
+    }
+  }
+
+  /** Drops {@code delivery} unless its outcome is decided; calls onDrop once. */
+  void drop(Delivery<K> delivery, Exception error) {
+    if (!delivery.casState(Delivery.PENDING, Delivery.DROPPED)) {
+      return;
+    }
+    droppedSum.addAndGet(delivery.sum);
+    settle(delivery);
+    try {
+      target.onDrop(delivery, delivery.attempt, error);
+    } catch (Exception | Error e) {
+      LOGGER.log(Level.ERROR, "StatBuffer '" + config.name + "': onDrop threw for "
+          + target.describe(delivery), e);
+    }
+    if (listener != null) {
+      try {
+        listener.dropped(config.name, delivery.keys(), delivery.sum, error);
+      } catch (RuntimeException | Error e) {
+        listenerFailed(e);
+      }
+    }
+    delivery.done.completeExceptionally(error);
+  }
+
+  private void settle(Delivery<K> delivery) {
+    pending.release(delivery.windows);
+    inFlight.remove(delivery);
+  }
+
+  /** Tells the listener about a refused increment. */
+  void rejected(long delta) {
+    if (listener != null) {
+      try {
+        listener.rejected(config.name, delta);
+      } catch (RuntimeException | Error e) {
+        listenerFailed(e);
+      }
+    }
+  }
+
+  private void listenerFailed(Throwable e) {
+    boolean first = listenerFailed.compareAndSet(false, true);
+    LOGGER.log(first ? Level.ERROR : Level.DEBUG, "StatBuffer '" + config.name
+        + "': the listener threw" + (first ? " (later failures are logged at DEBUG)" : ""), e);
+  }
+
+  /** Cancels a pending retry timer; true if this call did, so the caller re-sends it now. */
+  static boolean cancelRetryTimer(Delivery<?> delivery) {
+    Future<?> timer = delivery.retryTimer;
+    if (timer != null && timer.cancel(/* mayInterruptIfRunning= */ false)) {
+      delivery.retryTimer = null;
+      return true;
+    }
+    return false;
+  }
+
+  /**
+   * The futures of deliveries carrying {@code key} (or all, when key is null); those waiting out a
+   * backoff go into {@code resend}, to be sent now. Under the hand-over lock.
+   */
+  void collect(Object key, List<CompletableFuture<Void>> waits, List<Delivery<K>> resend) {
+    for (Delivery<K> delivery : inFlight) {
+      if (key == null || delivery.contains(key)) {
+        waits.add(delivery.done);
+        if (resend != null && cancelRetryTimer(delivery)) {
+          resend.add(delivery);
+        }
+      }
+    }
+  }
+
+  /** Starts closing: retries shorten their backoff to what is left of the shutdown timeout. */
+  void beginClose(long deadline) {
+    closeDeadline = deadline;
+    closing = true;
+  }
+
+  boolean isClosing() {
+    return closing;
+  }
+
+  /**
+   * Waits until nothing is in flight or the close deadline passes, then drops what is left
+   * (except the delivery whose handler called close(), which settles when it returns).
+   */
+  void awaitAll() {
+    Delivery<K> own = running.get();
+    boolean interrupted = false;
+    for (;;) {
+      // Deliveries settle concurrently: take one with hasNext()/next() on one iterator, never
+      // isEmpty() and then next() on another (the stress test caught that race).
+      Iterator<Delivery<K>> iterator = inFlight.iterator();
+      long remaining = closeDeadline - config.ticker.read();
+      if (!iterator.hasNext() || remaining <= 0) {
+        break;
+      }
+      Delivery<K> next = iterator.next();
+      if (next == own) {
+        if (!iterator.hasNext()) {
+          break;
+        }
+        next = iterator.next();
+      }
+      try {
+        next.done.get(Math.min(remaining, TimeUnit.MILLISECONDS.toNanos(50)),
+            TimeUnit.NANOSECONDS);
+      } catch (TimeoutException | ExecutionException e) {
+        // Waited or settled; loop to check the deadline and the rest.
+      } catch (InterruptedException e) {
+        // Shutdown code is often interrupted; giving up here would drop counts a healthy handler
+        // is about to deliver. Keep waiting until the deadline and restore the flag after.
+        interrupted = true;
+      }
+    }
+    if (interrupted) {
+      Thread.currentThread().interrupt();
+    }
+    TimeoutException timeout = new TimeoutException(
+        "StatBuffer '" + config.name + "' shutdown timeout elapsed before delivery");
+    for (Delivery<K> delivery : inFlight) {
+      if (delivery == own) {
+        continue;
+      }
+      Future<?> timer = delivery.retryTimer;
+      if (timer != null) {
+        timer.cancel(/* mayInterruptIfRunning= */ false);
+      }
+      Exception last = delivery.lastError;
+      if (last != null) {
+        timeout.addSuppressed(last);
+      }
+      drop(delivery, (last != null) ? last : timeout);
+    }
+  }
+
+  /** Whether close() is being called from one of this buffer's handlers. */
+  boolean calledFromHandler() {
+    return running.get() != null;
+  }
+
+  /** The age of the oldest delivery in flight, in nanoseconds; 0 when none is. */
+  long oldestHandedOverNanos(long now) {
+    long oldest = 0;
+    for (Delivery<K> delivery : inFlight) {
+      oldest = Math.max(oldest, now - delivery.handedOverNanos);
+    }
+    return oldest;
+  }
+
+  long flushes() {
+    return flushes.get();
+  }
+
+  long failures() {
+    return failures.get();
+  }
+
+  long deliveredSum() {
+    return deliveredSum.get();
+  }
+
+  long droppedSum() {
+    return droppedSum.get();
+  }
+
+  private static String newIdPrefix() {
+    byte[] bytes = new byte[12];
+    new SecureRandom().nextBytes(bytes);
+    return HexFormat.of().formatHex(bytes) + '-';
+  }
+}

@@ -1,0 +1,342 @@
+package dev.statbuffer;
+
+import java.lang.System.Logger;
+import java.lang.System.Logger.Level;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Executor;
+import java.util.concurrent.Future;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.function.BooleanSupplier;
+
+/**
+ * When cells are handed over: the buffer's clock in ticks, the wake-ups, and the drain that walks
+ * the {@link TimingWheel}.
+ *
+ * <h2>One drain at a time</h2>
+ * {@code status} is a small state machine, as Caffeine's {@code drainStatus}: {@link #IDLE} ->
+ * {@link #REQUIRED} (queued on the executor) -> {@link #PROCESSING_TO_IDLE} (running) ->
+ * {@link #IDLE}; a request while running moves it to {@link #PROCESSING_TO_REQUIRED}, and the
+ * running drain queues another when it ends. So at most one drain runs, and a request is never
+ * lost.
+ *
+ * <h2>What a drain does</h2>
+ * Under the hand-over lock it takes every bucket from its cursor to now. For each live cell: a
+ * stamp tick still ahead (a later turn of the wheel, or a window reopened after the cell was
+ * linked at its idle tick) is relinked there; an open window that is due is handed over and the
+ * now dormant cell relinked at its idle tick, one interval on; a dormant cell past its idle tick
+ * with nothing in it is removed ("dead counters are removed"). Under pressure ({@code maxKeys}
+ * nearly reached) it then hands over the oldest open windows early. Deliveries go to the executor
+ * after the lock is released.
+ *
+ * <h2>Wake-ups, and why none is lost</h2>
+ * The drain asks the {@link Scheduler} to wake it at the first non-empty bucket, but only while a
+ * window is open: dormant cells never cause a wake-up, so an idle buffer costs no CPU, and they
+ * are removed by the next drain that runs for another reason (or by close). A writer that opens a
+ * window raises {@code openWindows}, makes the window open (a CAS) and then reads
+ * {@code wakeTick}; the drain writes {@code wakeTick = NONE} and then, after its scan, reads
+ * {@code openWindows}. All four are sequentially consistent, so either the writer sees
+ * {@code NONE} (or a later tick) and asks for its own wake-up, or the drain sees the window
+ * counted and re-arms at the first non-empty bucket, which is no later than the window's due
+ * tick. Extra wake-ups are harmless.
+ *
+ * <p>Thread-safe; {@code cursor} is touched only under the hand-over lock.
+ */
+final class Drain<K> {
+  private static final Logger LOGGER = System.getLogger(StatBuffer.class.getName());
+
+  /** No drain is queued or running. */
+  static final int IDLE = 0;
+  /** A drain is queued on the executor. */
+  static final int REQUIRED = 1;
+  /** A drain runs, and nothing asked for another. */
+  static final int PROCESSING_TO_IDLE = 2;
+  /** A drain runs, and another was asked for; it is queued when this one ends. */
+  static final int PROCESSING_TO_REQUIRED = 3;
+
+  /** {@code wakeTick} when no wake-up is scheduled. */
+  private static final long NONE = Long.MAX_VALUE;
+
+  private static final VarHandle STATUS;
+  private static final VarHandle WAKE_TICK;
+
+  static {
+    try {
+      MethodHandles.Lookup lookup = MethodHandles.lookup();
+      STATUS = lookup.findVarHandle(Drain.class, "status", int.class);
+      WAKE_TICK = lookup.findVarHandle(Drain.class, "wakeTick", long.class);
+    } catch (ReflectiveOperationException e) {
+      throw new ExceptionInInitializerError(e);
+    }
+  }
+
+  private final Config config;
+  private final Cells<K> cells;
+  private final Deliveries<K> deliveries;
+  private final Executor executor;
+  private final BooleanSupplier closed;
+  private final Runnable task = this::run;
+  private final long origin;
+  private final long tickNanos;
+  /** Ticks from a hand-over until the cell counts as idle: one interval, at least one tick. */
+  private final long idleTicks;
+
+  /** The first tick the drain has not processed yet; under the lock. */
+  private long cursor;
+  private volatile int status;
+  private volatile long wakeTick = NONE;
+  private volatile boolean pressure;
+  private volatile Future<?> wakeFuture;
+
+  Drain(Config config, Cells<K> cells, Deliveries<K> deliveries, Executor executor,
+      BooleanSupplier closed) {
+    this.config = config;
+    this.cells = cells;
+    this.deliveries = deliveries;
+    this.executor = executor;
+    this.closed = closed;
+    this.tickNanos = config.tickNanos;
+    this.origin = config.ticker.read();
+    this.idleTicks = Math.max(1, (config.intervalNanos + tickNanos - 1) / tickNanos);
+  }
+
+  /** The tick of the buffer's clock now. */
+  long nowTick() {
+    return (config.ticker.read() - origin) / tickNanos;
+  }
+
+  /** The tick at which a window opened now is due: never before interval (plus jitter). */
+  long newDueTick() {
+    long jitter = (config.jitterNanos == 0)
+        ? 0 : ThreadLocalRandom.current().nextLong(config.jitterNanos + 1);
+    long due = config.ticker.read() + config.intervalNanos + jitter - origin;
+    return (due + tickNanos - 1) / tickNanos; // ceil: never before its time
+  }
+
+  /** The tick from which a cell handed over now counts as idle. */
+  long idleTick(long nowTick) {
+    return nowTick + idleTicks;
+  }
+
+  /** A window due at {@code dueTick} was opened (after the CAS that opened it). */
+  void opened(long dueTick) {
+    if (dueTick < wakeTick) {
+      requestWake(dueTick);
+    }
+  }
+
+  /** Lowers {@code wakeTick} to {@code tick} and, if this call lowered it, schedules a wake-up. */
+  private void requestWake(long tick) {
+    for (;;) {
+      long current = wakeTick;
+      if (tick >= current) {
+        return;
+      }
+      if (WAKE_TICK.compareAndSet(this, current, tick)) {
+        break;
+      }
+    }
+    long delay = Math.max(0, origin + tick * tickNanos - config.ticker.read());
+    try {
+      // Kept so close() can cancel it: a pending wake-up would keep a closed buffer reachable
+      // from the shared timer for up to an interval.
+      wakeFuture = config.scheduler.schedule(this::schedule, delay);
+    } catch (RuntimeException e) {
+      LOGGER.log(Level.ERROR, "StatBuffer '" + config.name + "': the scheduler refused a wake-up; "
+          + "draining now", e);
+      schedule();
+    }
+  }
+
+  /** Asks for the oldest windows to be handed over early. */
+  void requestRelief() {
+    if (!pressure) {
+      pressure = true;
+      schedule();
+    }
+  }
+
+  /** Asks for a drain on the executor, unless one is queued or will be. */
+  void schedule() {
+    for (;;) {
+      int current = status;
+      switch (current) {
+        case IDLE:
+          if (STATUS.compareAndSet(this, IDLE, REQUIRED)) {
+            execute();
+            return;
+          }
+          break;
+        case REQUIRED:
+        case PROCESSING_TO_REQUIRED:
+          return;
+        case PROCESSING_TO_IDLE:
+          if (STATUS.compareAndSet(this, PROCESSING_TO_IDLE, PROCESSING_TO_REQUIRED)) {
+            return;
+          }
+          break;
+        default:
+          throw new IllegalStateException("Invalid drain status: " + current);
+      }
+    }
+  }
+
+  private void execute() {
+    try {
+      executor.execute(task);
+    } catch (RejectedExecutionException e) {
+      STATUS.setVolatile(this, IDLE);
+      if (closed.getAsBoolean()) {
+        return; // close() dumps every cell itself
+      }
+      LOGGER.log(Level.ERROR, "StatBuffer '" + config.name + "': the executor rejected the "
+          + "drain; trying again after the backoff", e);
+      config.scheduler.schedule(this::schedule, config.minDelayNanos());
+    }
+  }
+
+  private void run() {
+    STATUS.setVolatile(this, PROCESSING_TO_IDLE);
+    try {
+      drain();
+    } catch (RuntimeException | Error e) {
+      LOGGER.log(Level.ERROR, "StatBuffer '" + config.name + "': drain failed", e);
+    } finally {
+      if (!STATUS.compareAndSet(this, PROCESSING_TO_IDLE, IDLE)) {
+        STATUS.setVolatile(this, REQUIRED);
+        execute();
+      }
+    }
+  }
+
+  /** Cancels the pending wake-up (close). */
+  void cancelWakeUp() {
+    Future<?> wake = wakeFuture;
+    if (wake != null) {
+      wake.cancel(/* mayInterruptIfRunning= */ false);
+    }
+  }
+
+  /** Hands over every due window (and, under pressure, the oldest ones), then re-arms. */
+  private void drain() {
+    if (closed.getAsBoolean()) {
+      return;
+    }
+    List<Delivery<K>> out = new ArrayList<>();
+    cells.lock.lock();
+    try {
+      Batcher<K> batcher = deliveries.newBatcher(out);
+      // Written before the scan below (see "Wake-ups"). A window opened with a tick the cursor
+      // already passed (interval 0, or a writer that was slow) asked for a wake-up at that tick,
+      // so the scan starts there.
+      long requested = (long) WAKE_TICK.getAndSet(this, NONE);
+      long nowTick = nowTick();
+      long from = Math.min(cursor, requested);
+      long to = Math.min(nowTick, from + TimingWheel.SIZE - 1);
+      for (long tick = from; tick <= to; tick++) {
+        drainBucket(tick, nowTick, batcher);
+      }
+      cursor = Math.max(cursor, nowTick + 1);
+      if (pressure) {
+        pressure = false;
+        relievePressure(nowTick, batcher);
+      }
+      batcher.finish();
+      rearm();
+    } finally {
+      cells.lock.unlock();
+    }
+    deliveries.submit(out);
+  }
+
+  private void drainBucket(long tick, long nowTick, Batcher<K> batcher) {
+    Cell<K> cell = cells.wheel.take(tick);
+    while (cell != null) {
+      Cell<K> next = cell.next;
+      cell.next = null;
+      visit(cell, nowTick, batcher);
+      cell = next;
+    }
+  }
+
+  /** One cell taken from its bucket: relink, hand over, or remove. */
+  private void visit(Cell<K> cell, long nowTick, Batcher<K> batcher) {
+    for (;;) {
+      long word = cell.word();
+      if (Cell.isDead(word)) {
+        return; // retired by close(); it leaves the wheel here
+      }
+      int ahead = Cell.distance(word, nowTick);
+      if (ahead > 0) {
+        cells.wheel.relink(cell, nowTick + ahead);
+        return;
+      }
+      if (Cell.isOpen(word)) {
+        // Only lock holders close a window, so it is still open: the hand-over succeeds.
+        long idle = idleTick(nowTick);
+        cells.handOver(cell, idle, batcher);
+        cells.wheel.relink(cell, idle);
+        return;
+      }
+      if (cells.removeIfIdle(cell, word, batcher)) {
+        return;
+      }
+      // A writer reopened it meanwhile: look again.
+    }
+  }
+
+  /** Hands over the oldest open windows, early, until at most half of maxKeys are open. */
+  private void relievePressure(long nowTick, Batcher<K> batcher) {
+    long target = deliveries.pending().maxKeys() / 2;
+    if (deliveries.pending().get() - cells.openWindows() >= target) {
+      // Half the bound is already on its way to a slow or failing handler: handing over more
+      // would not make room, only turn keys that are counting now into refused keys.
+      return;
+    }
+    long idle = idleTick(nowTick);
+    for (long tick = nowTick + 1; tick <= nowTick + TimingWheel.SIZE; tick++) {
+      if (cells.openWindows() <= target) {
+        return;
+      }
+      Cell<K> cell = cells.wheel.take(tick);
+      while (cell != null) {
+        Cell<K> next = cell.next;
+        cell.next = null;
+        long word = cell.word();
+        if (Cell.isDead(word)) {
+          // retired: it leaves the wheel
+        } else if (!Cell.isOpen(word) || Cell.distance(word, tick) > 0
+            || cells.openWindows() <= target) {
+          // Dormant, due in a later turn (younger than what comes next), or enough room.
+          cells.wheel.relink(cell, tick + Math.max(0, Cell.distance(word, tick)));
+        } else {
+          cells.handOver(cell, idle, batcher);
+          cells.wheel.relink(cell, idle);
+        }
+        cell = next;
+      }
+    }
+  }
+
+  /** Schedules a wake-up at the earliest non-empty bucket, while any window is open. */
+  private void rearm() {
+    if (cells.openWindows() > 0) {
+      long tick = cells.wheel.firstNonEmpty(cursor);
+      if (tick >= 0) {
+        requestWake(tick);
+      }
+    }
+  }
+
+  /** The age of the oldest open window, from its due tick less the interval; under the lock. */
+  long oldestWindowNanos(long now) {
+    long due = cells.wheel.earliestOpen(cursor);
+    if (due == Long.MAX_VALUE) {
+      return 0;
+    }
+    return Math.max(0, now - (origin + due * tickNanos - config.intervalNanos));
+  }
+}
