@@ -641,6 +641,16 @@ public final class StatBuffer<K> implements AutoCloseable {
     return "StatBuffer[" + config.name + ", " + stats() + "]";
   }
 
+  /** Cells in the table, live or dead but not yet removed; for tests. */
+  int cellCount() {
+    return table.size();
+  }
+
+  /** The key's cell, or null; for tests. */
+  Cell<K> cellOf(K key) {
+    return table.get(key);
+  }
+
   /**
    * Configures and builds a {@link StatBuffer}. Each option has one method; a bad value throws
    * {@link IllegalArgumentException} naming the option and the value, and a null throws

@@ -21,7 +21,10 @@ import org.junit.jupiter.api.RepetitionInfo;
  * {@code count(key)} equals the model; every hand-over happened no earlier than its window's due
  * time and at most one wheel tick (1 ms here) after it, unless the handler was failing; per-key
  * totals of delivered counts equal the model's closed windows; and after close, accepted equals
- * delivered plus dropped. The seed is in every message; rerun with {@code -Dmodel.seed=N}.
+ * delivered plus dropped. Increments go through the buffer or through a {@link StatBuffer.Counter}
+ * handle at random. At the end, once every key has been idle for an interval after its last
+ * hand-over and the drain has run for another key, only that key's cell is left: dead counters are
+ * removed. The seed is in every message; rerun with {@code -Dmodel.seed=N}.
  */
 class ModelPropertyTest {
   private static final long INTERVAL_MS = 100;
@@ -62,6 +65,7 @@ class ModelPropertyTest {
           }
         });
 
+    Map<Integer, StatBuffer.Counter> handles = new HashMap<>();
     Map<Integer, long[]> open = new HashMap<>(); // key -> {sum, openedAtNanos}
     Map<Integer, Long> accepted = new HashMap<>();
     Map<Integer, List<long[]>> closedWindows = new HashMap<>(); // key -> [{sum, dueNanos}]
@@ -73,7 +77,10 @@ class ModelPropertyTest {
       int key = random.nextInt(keys);
       if (op < 55) {
         long delta = random.nextInt(11) - 3;
-        assertThat(buffer.increment(key, delta)).as(tag).isTrue();
+        boolean recorded = random.nextBoolean()
+            ? buffer.increment(key, delta)
+            : handles.computeIfAbsent(key, buffer::counter).increment(delta);
+        assertThat(recorded).as(tag).isTrue();
         accepted.merge(key, delta, Long::sum);
         if (delta != 0) {
           open.computeIfAbsent(key, k -> new long[] {0, clock.read()})[0] += delta;
@@ -124,6 +131,15 @@ class ModelPropertyTest {
     }
 
     failing[0] = false;
+    // Idle removal: every window closes and every retry lands within two intervals; one interval
+    // later all those keys are idle, and the drain that hands over a fresh key removes them.
+    clock.advance(Duration.ofMillis(2 * INTERVAL_MS + 60));
+    int fresh = keys;
+    assertThat(buffer.increment(fresh, 1)).as(tag).isTrue();
+    accepted.merge(fresh, 1L, Long::sum);
+    clock.advance(Duration.ofMillis(INTERVAL_MS + 2));
+    assertThat(buffer.cellCount()).as(tag + " cells left after idle removal").isEqualTo(1);
+    assertThat(buffer.cellOf(fresh)).as(tag).isNotNull();
     buffer.close();
     Map<Integer, Long> got = new HashMap<>(dropped);
     for (Delivered d : delivered) {

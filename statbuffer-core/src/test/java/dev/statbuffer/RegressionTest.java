@@ -266,4 +266,41 @@ class RegressionTest {
     buffer.close();
     assertThat(ids).hasSize(1).allSatisfy(id -> assertThat(id).isNotBlank());
   }
+
+  /**
+   * Issue 9: a batch kept by its handler (an async write, a queue) changed its attempt() when the
+   * buffer retried it, although FlushBatch is documented as immutable.
+   */
+  @Test
+  void flushBatch_keptByHandler_neverChangesWhenRetried() {
+    ManualClock clock = new ManualClock();
+    List<FlushBatch<String>> kept = new CopyOnWriteArrayList<>();
+    List<FlushBatch<String>> dropped = new CopyOnWriteArrayList<>();
+    StatBuffer<String> buffer = StatBuffer.newBuilder().shutdownHook(false)
+        .ticker(clock).scheduler(clock).executor(Runnable::run)
+        .interval(Duration.ofSeconds(1)).backoff(Duration.ofSeconds(1)).maxAttempts(3)
+        .buildBatched(new BatchFlushHandler<String>() {
+          @Override
+          public void flush(FlushBatch<String> batch) {
+            kept.add(batch);
+            throw new IllegalStateException("down");
+          }
+
+          @Override
+          public void onDrop(FlushBatch<String> batch, Exception lastError) {
+            dropped.add(batch);
+          }
+        });
+    buffer.increment("a", 2);
+    clock.advance(Duration.ofSeconds(10));
+    assertThat(kept).hasSize(3);
+    assertThat(kept).extracting(FlushBatch::attempt).containsExactly(1, 2, 3);
+    assertThat(kept).extracting(FlushBatch::id).containsOnly(kept.get(0).id());
+    assertThat(kept).extracting(FlushBatch::counts).containsOnly(java.util.Map.of("a", 2L));
+    assertThat(dropped).singleElement().satisfies(batch -> {
+      assertThat(batch.attempt()).isEqualTo(3);
+      assertThat(batch.id()).isEqualTo(kept.get(0).id());
+    });
+    buffer.close();
+  }
 }
