@@ -3,9 +3,9 @@
 
 Usage: report.py RESULTS_DIR OUTPUT_MD [NOTES_MD]
 
-RESULTS_DIR holds increment-t<threads>-<case>.json, drain*.json, sustained.json,
-sinks-buffered.json and sinks-direct.json (JMH JSON), sink-stats.jsonl (SinkBenchmark's per-run
-statements, distinct keys and fill times),
+RESULTS_DIR holds increment-t<threads>-<case>.json, newkeys.json, counter.json, drain*.json,
+sustained.json, sinks-buffered.json and sinks-direct.json (JMH JSON), sink-stats.jsonl
+(SinkBenchmark's per-run statements, distinct keys and fill times),
 memory.json (MemoryFootprint), and machine.txt / command.txt (free text). Missing files are
 reported as missing rather than failing the whole report. NOTES_MD (the hand-written analysis
 of the figures) is appended as it is.
@@ -17,18 +17,30 @@ import sys
 
 PEERS = ["chmLongAdder", "chmMerge", "atomicLongMap", "syncHashMap"]
 ALL = ["statBuffer"] + PEERS
+# Not a peer: each thread's own unsynchronized HashMap (issue 9), the ceiling. Shown in the
+# increment tables, never counted as the best peer.
+LIMIT = "limit"
 LABELS = {
     "statBuffer": "StatBuffer",
     "chmLongAdder": "CHM<K,LongAdder>",
     "chmMerge": "CHM<K,Long>.merge",
     "atomicLongMap": "Guava AtomicLongMap",
     "syncHashMap": "synchronized HashMap",
+    LIMIT: "limit (own HashMap per thread)",
 }
 KEYS_ORDER = ["1", "1000", "1000000"]
 DIST_ORDER = ["uniform", "zipf"]
 # The share of a best peer below which a case counts as a loss (issue 3).
 FLOOR = 0.8
 DRAIN_TARGET = 5_000_000
+# Issue 9.
+INCREMENT_CHM_TARGET = 1.5        # increment, 2 threads, 1 000 keys: StatBuffer / CHM<K,LongAdder>
+INCREMENT_LIMIT_TARGET = 0.6      # the same case: StatBuffer / limit
+NEW_KEYS_TARGET = 1.0             # first increments: StatBuffer / CHM<K,LongAdder> insert
+HOT_COUNTER_TARGET = 0.9          # Counter handle on one hot key / bare LongAdder, 2 threads
+KEYED_COUNTER_TARGET = 2.0        # Counter handles on 1 000 keys / CHM<K,LongAdder>, 2 threads
+SUSTAINED_TARGET = 0.9            # increments while flushing / idle
+ALLOC_LIMIT = 0.5                 # below this many B/op counts as allocation-free (JMH residue)
 
 
 def load(path):
@@ -79,16 +91,21 @@ def increment_tables(out, runs, verdicts):
         out.append(f"\n### Increment throughput, {threads} thread{'s' if threads != 1 else ''}\n")
         out.append("Million increments per second (median of every measured iteration), and in "
                    "brackets the ratio to the best peer in the same row (peers are the four "
-                   "non-StatBuffer columns, so the best peer shows 1.00). **Bold**: StatBuffer "
-                   f"below {FLOOR}x of the best peer.\n")
-        out.append("| keys | distribution | " + " | ".join(LABELS[m] for m in ALL) + " |")
-        out.append("|---:|---|" + "---:|" * len(ALL))
+                   "columns between StatBuffer and the limit, so the best peer shows 1.00). "
+                   f"**Bold**: StatBuffer below {FLOOR}x of the best peer. *limit* is not a peer: "
+                   "each thread increments its own unsynchronized `HashMap<K, long[]>` holding "
+                   "every key, sharing nothing (the ceiling for counting on existing keys); the "
+                   "last column is StatBuffer / limit.\n")
+        columns = ALL + [LIMIT]
+        out.append("| keys | distribution | " + " | ".join(LABELS[m] for m in columns)
+                   + " | StatBuffer / limit |")
+        out.append("|---:|---|" + "---:|" * (len(columns) + 1))
         for case in cases:
             row = table[case]
             peer_scores = [row[m][0] for m in PEERS if m in row]
             best = max(peer_scores) if peer_scores else None
             cells = []
-            for m in ALL:
+            for m in columns:
                 if m not in row:
                     cells.append("n/a")
                     continue
@@ -102,17 +119,25 @@ def increment_tables(out, runs, verdicts):
                     if threads == 2 and case == ("1000", "uniform"):
                         headline = ratio
                 cells.append(cell)
+            to_limit = None
+            if "statBuffer" in row and LIMIT in row and row[LIMIT][0] > 0:
+                to_limit = row["statBuffer"][0] / row[LIMIT][0]
+            cells.append(f"{to_limit:.2f}" if to_limit is not None else "n/a")
+            if threads == 2 and case == ("1000", "uniform"):
+                chm = row.get("chmLongAdder", (None,))[0]
+                verdicts["issue9_increment"] = (
+                    row["statBuffer"][0] / chm if chm and "statBuffer" in row else None, to_limit)
             out.append(f"| {case[0]} | {case[1]} | " + " | ".join(cells) + " |")
         if alloc:
             out.append(f"\nAllocation per increment on existing keys, {threads} thread"
                        f"{'s' if threads != 1 else ''} (`-prof gc`, `gc.alloc.rate.norm`, bytes per "
                        "operation, median of iterations):\n")
-            out.append("| keys | distribution | " + " | ".join(LABELS[m] for m in ALL) + " |")
-            out.append("|---:|---|" + "---:|" * len(ALL))
+            out.append("| keys | distribution | " + " | ".join(LABELS[m] for m in columns) + " |")
+            out.append("|---:|---|" + "---:|" * len(columns))
             for case in cases:
                 row = alloc.get(case, {})
                 out.append(f"| {case[0]} | {case[1]} | " + " | ".join(
-                    (f"{row[m]:.3f}" if m in row else "n/a") for m in ALL) + " |")
+                    (f"{row[m]:.3f}" if m in row else "n/a") for m in columns) + " |")
             worst = max((alloc[c]["statBuffer"] for c in alloc if "statBuffer" in alloc[c]),
                         default=None)
             verdicts.setdefault("alloc", []).append((threads, worst))
@@ -140,7 +165,7 @@ def drain_table(out, entries, verdicts):
             verdicts["drain"] = rate
 
 
-def sustained_table(out, entries):
+def sustained_table(out, entries, verdicts):
     out.append("\n### Increments while flushing\n")
     if not entries:
         out.append("Not measured (no sustained.json).\n")
@@ -148,7 +173,8 @@ def sustained_table(out, entries):
     out.append("StatBuffer, 2 threads, uniform keys. `flushing`: interval 100 ms and a batch "
                "handler that parks 1 ms per 1 000 keys; `idle`: the same buffer with an interval of "
                "one hour (nothing is flushed). Million increments per second (median), and the "
-               "ratio flushing / idle.\n")
+               f"ratio flushing / idle. Target (issue 9): flushing / idle >= {SUSTAINED_TARGET}x "
+               "for every key count.\n")
     table = {}
     for entry in entries:
         params = entry.get("params", {})
@@ -163,6 +189,111 @@ def sustained_table(out, entries):
         ratio = flushing / idle if flushing and idle else float("nan")
         out.append(f"| {keys} | {fmt(flushing) if flushing else 'n/a'} | "
                    f"{fmt(idle) if idle else 'n/a'} | {ratio:.2f} |")
+        verdicts.setdefault("sustained", []).append(
+            (keys, flushing / idle if flushing and idle else None))
+
+
+NEW_KEYS_IMPLEMENTATIONS = [
+    ("statBuffer", "StatBuffer `increment(key)`"),
+    ("chmLongAdder", "CHM<K,LongAdder> `computeIfAbsent(key, k -> new LongAdder()).add(1)`"),
+]
+
+
+def new_keys_table(out, entries, verdicts):
+    out.append("\n### First increments (new keys)\n")
+    if not entries:
+        out.append("Not measured (no newkeys.json).\n")
+        return
+    batch = max(int(e.get("measurementBatchSize", 0) or 0) for e in entries)
+    out.append("Every measured increment counts a key the structure has never seen: one "
+               f"thread, a single shot of {batch:,} first increments of distinct pre-built keys per iteration, each "
+               "iteration on an empty StatBuffer (interval one hour, no-op batch handler) or an "
+               "empty `ConcurrentHashMap<K, LongAdder>`, made (after a `System.gc()`) in the "
+               "iteration's untimed set-up. Median over the measured iterations; keys/s = keys "
+               "per shot / time per shot. Ratio to the map's insert; target (issue 9): StatBuffer "
+               f">= {NEW_KEYS_TARGET}x.\n")
+    out.append("| implementation | keys per shot | ms per shot (median) | keys/s | "
+               "ratio to CHM<K,LongAdder> | shots |")
+    out.append("|---|---:|---:|---:|---:|---:|")
+    rates = {}
+    rows = {}
+    for entry in entries:
+        ms, count = median_of(entry["primaryMetric"])
+        keys = int(entry.get("measurementBatchSize", 0) or 0)
+        rate = keys / (ms / 1000.0) if ms > 0 else None
+        rates[method(entry)] = rate
+        rows[method(entry)] = (keys, ms, rate, count)
+    base = rates.get("chmLongAdder")
+    for name, label in NEW_KEYS_IMPLEMENTATIONS:
+        if name not in rows:
+            out.append(f"| {label} | not measured | | | | |")
+            continue
+        keys, ms, rate, count = rows[name]
+        ratio = rate / base if rate and base else None
+        out.append(f"| {label} | {keys:,} | {fmt(ms)} | "
+                   f"{f'{rate:,.0f}' if rate else 'n/a'} | "
+                   f"{f'{ratio:.2f}' if ratio is not None else 'n/a'} | {count} |")
+    sb = rates.get("statBuffer")
+    verdicts["new_keys"] = (sb / base if sb and base else None, sb, base)
+
+
+COUNTER_CASES = [
+    # (label, StatBuffer method, compared-with method, compared-with label, target)
+    ("one hot key", "hotCounter", "hotLongAdder", "bare `LongAdder.increment()`",
+     HOT_COUNTER_TARGET),
+    ("{keys} keys {distribution}", "keyedCounters", "keyedChmLongAdder",
+     "CHM<K,LongAdder> `computeIfAbsent(...).add(1)`", KEYED_COUNTER_TARGET),
+]
+
+
+def counter_table(out, entries, verdicts):
+    out.append("\n### Counter handles\n")
+    if not entries:
+        out.append("Not measured (no counter.json).\n")
+        return
+    by_method = {method(e): e for e in entries}
+    threads = entries[0].get("threads", 2)
+    out.append(f"`StatBuffer.Counter` handles, {threads} threads, interval one hour (nothing is "
+               "handed over), every counter made and counted once before measurement. *One hot "
+               "key*: every thread calls `increment()` on one shared handle, against one shared "
+               "`LongAdder` (what any striped counter is measured against). *Keys*: one handle "
+               "per key, each thread walking the handles in its own pre-generated key order, "
+               "against the `ConcurrentHashMap<K, LongAdder>` peer of the increment tables on the "
+               "same walk. Million increments per second (median of every measured iteration), "
+               "the ratio StatBuffer / compared-with and its target (issue 9), and bytes allocated "
+               "per increment (`-prof gc`, `gc.alloc.rate.norm`, median of iterations; the target "
+               "is 0 B/op).\n")
+    out.append("| case | StatBuffer handles | compared with | compared-with M/s | ratio | target "
+               "| StatBuffer B/op | compared-with B/op |")
+    out.append("|---|---:|---|---:|---:|---:|---:|---:|")
+    results = []
+    for label, mine, theirs, their_label, target in COUNTER_CASES:
+        ours = by_method.get(mine)
+        other = by_method.get(theirs)
+        params = (ours or other or {}).get("params", {})
+        keys = params.get("keys", "?")
+        label = label.format(keys=f"{int(keys):,}" if keys.isdigit() else keys,
+                             distribution=params.get("distribution", "?"))
+        if not ours and not other:
+            out.append(f"| {label} | not measured | {their_label} | | | {target}x | | |")
+            results.append((label, their_label, None, target, None))
+            continue
+
+        def score(entry):
+            return median_of(entry["primaryMetric"])[0] if entry else None
+
+        def norm(entry):
+            metric = (entry or {}).get("secondaryMetrics", {}).get("gc.alloc.rate.norm")
+            return median_of(metric)[0] if metric else None
+        a, b = score(ours), score(other)
+        ratio = a / b if a and b else None
+        a_norm, b_norm = norm(ours), norm(other)
+        out.append(f"| {label} | {fmt(a) if a else 'n/a'} | {their_label} | "
+                   f"{fmt(b) if b else 'n/a'} | {f'{ratio:.2f}' if ratio else 'n/a'} | "
+                   f"{target}x | {f'{a_norm:.3f}' if a_norm is not None else 'n/a'} | "
+                   f"{f'{b_norm:.3f}' if b_norm is not None else 'n/a'} |")
+        results.append((label, their_label, ratio, target, a_norm))
+    verdicts["counter"] = (threads, results)
 
 
 def memory_table(out, memory, verdicts):
@@ -367,6 +498,53 @@ def targets(out, verdicts):
                    f"{'met' if drain >= DRAIN_TARGET else 'MISSED'} |")
 
 
+def issue9_targets(out, verdicts):
+    out.append("\n## Targets of issue 9\n")
+    out.append("| target | measured | verdict |")
+    out.append("|---|---|---|")
+
+    def row(target, value, form, ok):
+        if value is None:
+            out.append(f"| {target} | not measured | - |")
+        else:
+            out.append(f"| {target} | {form.format(value)} | {'met' if ok(value) else 'MISSED'} |")
+    chm, limit = verdicts.get("issue9_increment", (None, None))
+    row(f"increment, 2 threads, 1 000 keys uniform: StatBuffer >= {INCREMENT_CHM_TARGET}x "
+        "CHM<K,LongAdder>", chm, "{:.2f}x", lambda v: v >= INCREMENT_CHM_TARGET)
+    row(f"increment, 2 threads, 1 000 keys uniform: StatBuffer >= {INCREMENT_LIMIT_TARGET}x the "
+        "limit (own HashMap per thread)", limit, "{:.2f}x", lambda v: v >= INCREMENT_LIMIT_TARGET)
+    new_keys = verdicts.get("new_keys")
+    if new_keys and new_keys[0] is not None:
+        out.append(f"| first increments of new keys, 1 thread: StatBuffer >= {NEW_KEYS_TARGET}x "
+                   f"CHM<K,LongAdder> insert | {new_keys[0]:.2f}x ({new_keys[1]:,.0f} vs "
+                   f"{new_keys[2]:,.0f} keys/s) | "
+                   f"{'met' if new_keys[0] >= NEW_KEYS_TARGET else 'MISSED'} |")
+    else:
+        out.append(f"| first increments of new keys, 1 thread: StatBuffer >= {NEW_KEYS_TARGET}x "
+                   "CHM<K,LongAdder> insert | not measured | - |")
+    threads, counters = verdicts.get("counter", (2, []))
+    if not counters:
+        out.append(f"| Counter handle, one hot key, 2 threads: >= {HOT_COUNTER_TARGET}x bare "
+                   "LongAdder | not measured | - |")
+        out.append(f"| Counter handles, 1 000 keys, 2 threads: >= {KEYED_COUNTER_TARGET}x "
+                   "CHM<K,LongAdder> | not measured | - |")
+    for label, their_label, ratio, target, _ in counters:
+        row(f"Counter handle{'' if label == 'one hot key' else 's'}, {label}, {threads} threads: "
+            f">= {target}x {their_label}", ratio, "{:.2f}x", lambda v, t=target: v >= t)
+    norms = [n for *_, n in counters if n is not None]
+    if norms:
+        worst = max(norms)
+        row("Counter handles: 0 B/op", worst, "worst case {:.3f} B/op",
+            lambda v: v < ALLOC_LIMIT)
+    sustained = verdicts.get("sustained")
+    if not sustained:
+        out.append(f"| increments while flushing >= {SUSTAINED_TARGET}x idle, 2 threads | "
+                   "not measured | - |")
+    for keys, ratio in sustained or []:
+        row(f"increments while flushing >= {SUSTAINED_TARGET}x idle, 2 threads, {int(keys):,} "
+            "keys", ratio, "{:.2f}x", lambda v: v >= SUSTAINED_TARGET)
+
+
 def main():
     results, output = sys.argv[1], sys.argv[2]
     out = []
@@ -397,12 +575,15 @@ def main():
     drain = (load(os.path.join(results, "drain.json")) or []) + \
         (load(os.path.join(results, "drain-perkey.json")) or [])
     drain_table(out, drain, verdicts)
-    sustained_table(out, load(os.path.join(results, "sustained.json")))
+    new_keys_table(out, load(os.path.join(results, "newkeys.json")) or [], verdicts)
+    counter_table(out, load(os.path.join(results, "counter.json")) or [], verdicts)
+    sustained_table(out, load(os.path.join(results, "sustained.json")), verdicts)
     sinks = (load(os.path.join(results, "sinks-buffered.json")) or []) + \
         (load(os.path.join(results, "sinks-direct.json")) or [])
     sink_table(out, sinks, os.path.join(results, "sink-stats.jsonl"), verdicts)
     targets(out, verdicts)
     sink_targets(out, verdicts)
+    issue9_targets(out, verdicts)
     notes = sys.argv[3] if len(sys.argv) > 3 else ""
     if notes and os.path.exists(notes):
         out.append("\n" + open(notes, encoding="utf-8").read().strip())

@@ -25,6 +25,10 @@ import org.openjdk.jmh.annotations.Warmup;
  * {@code -prof gc} this gives the allocation per increment on existing keys). StatBuffer's
  * windows stay open for an hour, so none is handed over during the measurement.
  *
+ * <p>{@code limit} is not a peer: each thread increments its own unsynchronized
+ * {@code HashMap<K, long[]>} ({@link Peers.PerThreadHashMap}), so it shares nothing and counts
+ * nothing another thread can see. It is the ceiling a shared counter is measured against.
+ *
  * <pre>{@code
  * java -jar statbuffer-bench/target/benchmarks.jar IncrementBenchmark -t 2 -prof gc
  * }</pre>
@@ -140,6 +144,25 @@ public class IncrementBenchmark {
     }
   }
 
+  /** The limit: this thread's own unsynchronized {@code HashMap<K, long[]>}. */
+  @State(Scope.Thread)
+  public static class LimitState {
+    /** The counter; only this thread touches it. */
+    public final Peers.PerThreadHashMap<String> counter = new Peers.PerThreadHashMap<>();
+
+    /**
+     * Adds every key once, on the benchmark thread that owns the map.
+     *
+     * @param space the keys
+     */
+    @Setup(Level.Trial)
+    public void setUp(KeySpace space) {
+      for (String key : space.keyObjects) {
+        counter.add(key, 1L);
+      }
+    }
+  }
+
   /**
    * StatBuffer {@code increment(key)}.
    *
@@ -196,6 +219,18 @@ public class IncrementBenchmark {
    */
   @Benchmark
   public long syncHashMap(SyncHashMapState state, KeySpace.Cursor cursor) {
+    return state.counter.add(cursor.next(), 1L);
+  }
+
+  /**
+   * The limit: {@code HashMap<K, long[]>} owned by this thread, no lock, updated in place.
+   *
+   * @param state this thread's map
+   * @param cursor this thread's keys
+   * @return the new count
+   */
+  @Benchmark
+  public long limit(LimitState state, KeySpace.Cursor cursor) {
     return state.counter.add(cursor.next(), 1L);
   }
 }

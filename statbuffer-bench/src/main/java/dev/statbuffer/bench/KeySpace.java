@@ -146,5 +146,15 @@ public class KeySpace {
     public String next() {
       return keys[indexes[position++ & (INDEXES - 1)]];
     }
+
+    /**
+     * Returns the index of the next key, for benchmarks that walk something made per key (such as
+     * counter handles) in the same order as {@link #next()} walks the keys; allocation-free.
+     *
+     * @return the index, in {@code [0, keys)}
+     */
+    public int nextIndex() {
+      return indexes[position++ & (INDEXES - 1)];
+    }
   }
 }

@@ -15,7 +15,8 @@ import java.util.function.Function;
  * StatBuffer configuration the increment benchmarks use. Each peer is a plain final class with one
  * {@code add} method so the benchmarks and the memory harness measure exactly the same code.
  *
- * <p>Thread-safety: every counter here is thread-safe, as its peer is.
+ * <p>Thread-safety: every counter here is thread-safe, as its peer is, except
+ * {@link PerThreadHashMap}, the limit, which each thread owns.
  */
 public final class Peers {
   /** How long a StatBuffer window stays open in the increment benchmarks: longer than any run. */
@@ -209,6 +210,58 @@ public final class Peers {
       synchronized (map) {
         return map.size();
       }
+    }
+  }
+
+  /**
+   * An unsynchronized {@code HashMap<K, long[]>}, updated in place: the limit for counting on
+   * existing keys, not a peer. Each benchmark thread owns one, so nothing is shared, nothing is
+   * locked and no thread sees another's counts; what a shared counter can hope for is to come close
+   * to it.
+   *
+   * <p>Not thread-safe: confine each instance to one thread.
+   *
+   * @param <K> the key type
+   */
+  public static final class PerThreadHashMap<K> {
+    private final HashMap<K, long[]> map = new HashMap<>();
+
+    /**
+     * Adds {@code delta} to {@code key}.
+     *
+     * @param key the key
+     * @param delta the amount
+     * @return the new count
+     */
+    public long add(K key, long delta) {
+      long[] cell = map.get(key);
+      if (cell == null) {
+        cell = new long[1];
+        map.put(key, cell);
+      }
+      return cell[0] += delta;
+    }
+
+    /**
+     * Returns the sum of all counts.
+     *
+     * @return the sum
+     */
+    public long total() {
+      long sum = 0;
+      for (long[] cell : map.values()) {
+        sum += cell[0];
+      }
+      return sum;
+    }
+
+    /**
+     * Returns how many keys are counted.
+     *
+     * @return the number of keys
+     */
+    public int size() {
+      return map.size();
     }
   }
 }

@@ -7,7 +7,10 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.function.ObjIntConsumer;
 import java.util.function.LongSupplier;
@@ -45,6 +48,33 @@ class BenchmarkSmokeTest {
     Peers.SyncHashMap<String> sync = new Peers.SyncHashMap<>();
     checkCounts("syncHashMap", keys, perThread, (key, n) -> sync.add(key, 1), sync::total);
     assertThat(sync.size()).isEqualTo(keys.length);
+    // The limit is one unsynchronized map per thread: together they count every increment.
+    List<Peers.PerThreadHashMap<String>> owned = new CopyOnWriteArrayList<>();
+    ThreadLocal<Peers.PerThreadHashMap<String>> own = ThreadLocal.withInitial(() -> {
+      Peers.PerThreadHashMap<String> map = new Peers.PerThreadHashMap<>();
+      owned.add(map);
+      return map;
+    });
+    checkCounts("limit", keys, perThread, (key, n) -> own.get().add(key, 1),
+        () -> owned.stream().mapToLong(Peers.PerThreadHashMap::total).sum());
+    assertThat(owned).hasSize(2);
+    assertThat(owned.get(0).size()).isEqualTo(keys.length);
+  }
+
+  @Test
+  void counterHandles_twoThreadsIncrement_countEveryIncrement() throws Exception {
+    String[] keys = KeySpace.buildKeys(100);
+    StatBuffer<String> buffer = Peers.longIntervalBuffer("smoke-handles");
+    try {
+      Map<String, StatBuffer.Counter> handles = new HashMap<>();
+      for (String key : keys) {
+        handles.put(key, buffer.counter(key));
+      }
+      checkCounts("counter handles", keys, 20_000, (key, n) -> handles.get(key).increment(),
+          () -> sum(buffer, keys));
+    } finally {
+      buffer.close();
+    }
   }
 
   @Test
@@ -121,9 +151,13 @@ class BenchmarkSmokeTest {
 
   @Test
   void benchmarks_oneShortIterationEach_runWithoutError(@TempDir Path dir) throws Exception {
-    // 5 implementations x 2 distributions, and 2 drain handlers.
-    assertThat(run(dir.resolve("short.log"), 50, IncrementBenchmark.class, DrainBenchmark.class))
-        .hasSize(12);
+    // 5 implementations and the limit x 2 distributions, 2 drain handlers, and the counter
+    // handles: 2 hot-key cases and 2 keyed ones x 2 distributions.
+    assertThat(run(dir.resolve("short.log"), 50, IncrementBenchmark.class, DrainBenchmark.class,
+        CounterBenchmark.class)).hasSize(20);
+    // Single shots of 20 000 first increments each (instead of 2 000 000); the tear-downs check
+    // that every key was counted once.
+    assertThat(run(dir.resolve("newkeys.log"), 50, 20_000, NewKeysBenchmark.class)).hasSize(2);
     // Long enough for the 100 ms interval to hand windows over (its tear-down checks that).
     assertThat(run(dir.resolve("sustained.log"), 350, SustainedBenchmark.class)).hasSize(2);
     // JDBC into H2 (in memory), PostgreSQL and MariaDB (the local servers, which must be
@@ -134,6 +168,11 @@ class BenchmarkSmokeTest {
 
   private static Collection<RunResult> run(Path log, int millis, Class<?>... benchmarks)
       throws Exception {
+    return run(log, millis, 1, benchmarks);
+  }
+
+  private static Collection<RunResult> run(Path log, int millis, int batchSize,
+      Class<?>... benchmarks) throws Exception {
     OptionsBuilder builder = new OptionsBuilder();
     for (Class<?> benchmark : benchmarks) {
       builder.include(benchmark.getName());
@@ -144,6 +183,8 @@ class BenchmarkSmokeTest {
         .warmupIterations(0)
         .measurementIterations(1)
         .measurementTime(TimeValue.milliseconds(millis))
+        .warmupBatchSize(batchSize)
+        .measurementBatchSize(batchSize)
         .param("keys", "1000")
         .param("pendingKeys", "10000")
         .param("increments", "20000")
