@@ -203,7 +203,12 @@ final class Cell<K> {
           && BASE.compareAndSet(this, word, (word & ~COUNT_BITS) | (updated & COUNT_BITS))) {
         return ADDED;
       }
-      // Contended, beyond 32 bits, or changed meanwhile: move to the stripes, as LongAdder does.
+      word = base;
+      if (!isOpen(word)) {
+        // A hand-over or a removal won the race: nothing was added, and no stripes are needed.
+        return isDead(word) ? DEAD : UNOPENED;
+      }
+      // Contended or beyond 32 bits: move to the stripes, as LongAdder does.
       cells = stripes;
       if (cells == null) {
         cells = installStripes();

@@ -11,6 +11,8 @@ final class Config {
   private static final long MIN_TICK_NANOS = TimeUnit.MILLISECONDS.toNanos(1);
   /** The coarsest tick: how late a window may be handed over at most, when handlers keep up. */
   static final long MAX_TICK_NANOS = TimeUnit.MILLISECONDS.toNanos(10);
+  /** The most ticks an interval plus jitter may span: well within a stamp's exact range. */
+  static final long MAX_SPAN_TICKS = 1L << 28;
 
   final String name;
   final long intervalNanos;
@@ -30,9 +32,9 @@ final class Config {
   final BufferListener listener;
   /**
    * The timing wheel's tick: fine enough to hand windows over within 10 ms of their time, coarse
-   * enough that one turn of the wheel (41 s at the coarsest) covers most intervals, so few
-   * windows wait extra rounds. Half a turn covers the whole span, so a window is not seen a round
-   * early.
+   * enough that one turn of the wheel (41 s at 10 ms) covers most intervals, so few windows wait
+   * extra rounds. Half a turn covers the whole span, so a window is not seen a round early.
+   * Spans of more than 31 days get a tick of {@code span / 2^28}.
    */
   final long tickNanos;
 
@@ -54,8 +56,11 @@ final class Config {
     this.shutdownHook = shutdownHook;
     this.listener = listener;
     long span = intervalNanos + jitterNanos;
-    this.tickNanos = Math.min(MAX_TICK_NANOS,
+    long tick = Math.min(MAX_TICK_NANOS,
         Math.max(MIN_TICK_NANOS, span / (TimingWheel.SIZE / 2)));
+    // A cell's stamp compares ticks within 2^30 of each other (Cell.distance): spans beyond 2^28
+    // ticks (31 days at 10 ms) get a coarser tick, so a window is never seen as due early.
+    this.tickNanos = Math.max(tick, span / MAX_SPAN_TICKS + 1);
   }
 
   /** The smallest delay the buffer asks its scheduler for when it retries a refused drain. */

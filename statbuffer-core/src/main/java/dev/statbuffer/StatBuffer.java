@@ -395,11 +395,13 @@ public final class StatBuffer<K> implements AutoCloseable {
    * The {@link Counter} implementation: the key and the last cell seen for it. The cell field is
    * racy, and benignly so: a stale cell is dead (its add reports {@link Cell#DEAD}, and the slow
    * path looks the key up again) or still the key's live cell; a cell is never reused for
-   * another key.
+   * another key. It is volatile because a cell's constructor publishes its words with plain
+   * stores (the map's publication orders them for map readers; this field must do the same for
+   * handle readers). Written only on the slow path; a volatile read costs a plain load on x86.
    */
   private final class Handle implements Counter {
     private final K key;
-    private Cell<K> cell;
+    private volatile Cell<K> cell;
 
     Handle(K key) {
       this.key = key;

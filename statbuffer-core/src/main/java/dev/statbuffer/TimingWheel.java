@@ -20,8 +20,10 @@ import java.util.concurrent.atomic.AtomicReferenceArray;
  * Every live cell is in exactly one bucket: pushed once by the writer that created it, and after
  * that moved only by the drain, which takes a bucket whole and relinks each live cell it does not
  * retire. A cell's bucket tick is never later than the tick in its stamp (its due tick when open,
- * its idle tick when dormant), so the drain reaches it in time. Dead cells are dropped when their
- * bucket is taken.
+ * its idle tick when dormant), so the drain reaches it in time; with one exception: a cell handed
+ * over outside the drain ({@code flush}, {@code flushAll}, a full stripe) stays in the bucket of
+ * its old due tick, which may be up to {@code jitter} later than its next window's due tick. Dead
+ * cells are dropped when their bucket is taken.
  */
 final class TimingWheel<K> {
   /** Buckets of the wheel; a power of two. */
@@ -68,8 +70,9 @@ final class TimingWheel<K> {
   /**
    * The earliest due tick of an open cell, looking one turn from {@code from}; or
    * {@link Long#MAX_VALUE} when no cell is open. Walks buckets in tick order and stops once the
-   * bucket tick passes the best due tick found (a cell's bucket tick is never later than its due
-   * tick). Under the lock.
+   * bucket tick passes the best due tick found (a cell's bucket tick is not later than its due
+   * tick, but for the jitter exception above, so the answer is exact to within the jitter). Under
+   * the lock.
    */
   long earliestOpen(long from) {
     long best = Long.MAX_VALUE;

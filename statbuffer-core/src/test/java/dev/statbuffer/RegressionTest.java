@@ -303,4 +303,26 @@ class RegressionTest {
     });
     buffer.close();
   }
+
+  /**
+   * Review: an interval of 200 days spans more ticks than a cell's 31-bit stamp compares exactly,
+   * so a window opened on day 199 was handed over on day 200, 199 days early.
+   */
+  @Test
+  void interval200Days_neverHandedOverEarly() {
+    ManualClock clock = new ManualClock();
+    List<Call> got = new CopyOnWriteArrayList<>();
+    StatBuffer<String> buffer = StatBuffer.newBuilder().ticker(clock).scheduler(clock)
+        .executor(Runnable::run).shutdownHook(false).interval(Duration.ofDays(200))
+        .build((String key, long count) -> got.add(new Call(key, count)));
+    buffer.increment("a", 5);
+    clock.advance(Duration.ofDays(199));
+    buffer.increment("c", 7);
+    clock.advance(Duration.ofDays(1).plusMinutes(2));
+    assertThat(got).containsExactly(new Call("a", 5));
+    assertThat(buffer.count("c")).hasValue(7);
+    clock.advance(Duration.ofDays(199));
+    assertThat(got).containsExactly(new Call("a", 5), new Call("c", 7));
+    buffer.close();
+  }
 }
