@@ -157,13 +157,17 @@ final class Deliveries<K> {
     delivery.attempt = attempt;
     Delivery<K> outer = running.get();
     running.set(delivery);
+    FlushEvent event = new FlushEvent();
+    event.begin();
     long started = config.ticker.read();
     try {
       target.flush(delivery, attempt);
     } catch (Exception e) {
+      commit(event, delivery, attempt, e);
       failed(delivery, e, config.ticker.read() - started);
       return;
     } catch (Error e) {
+      commit(event, delivery, attempt, e);
       failed(delivery, new RuntimeException("handler threw an Error", e),
           config.ticker.read() - started);
       throw e;
@@ -171,6 +175,7 @@ final class Deliveries<K> {
       running.set(outer);
     }
     long took = config.ticker.read() - started;
+    commit(event, delivery, attempt, null);
     if (delivery.casState(Delivery.PENDING, Delivery.DELIVERED)) {
       deliveredSum.addAndGet(delivery.sum);
       flushes.incrementAndGet();
@@ -187,6 +192,20 @@ final class Deliveries<K> {
       LOGGER.log(Level.WARNING, "StatBuffer '" + config.name + "': " + target.describe(delivery)
           + " was delivered after the shutdown timeout, when it had already been reported to "
           + "onDrop");
+    }
+  }
+
+  /** Records the handler call in JFR, when a recording asks for it. */
+  private void commit(FlushEvent event, Delivery<K> delivery, int attempt, Throwable error) {
+    event.end();
+    if (event.shouldCommit()) {
+      event.buffer = config.name;
+      event.batchId = delivery.id;
+      event.keys = delivery.keys();
+      event.sum = delivery.sum;
+      event.attempt = attempt;
+      event.outcome = (error == null) ? "success" : "failure: " + error.getClass().getName();
+      event.commit();
     }
   }
 
@@ -257,6 +276,16 @@ final class Deliveries<K> {
     }
     droppedSum.addAndGet(delivery.sum);
     settle(delivery);
+    DropEvent event = new DropEvent();
+    if (event.isEnabled()) {
+      event.buffer = config.name;
+      event.batchId = delivery.id;
+      event.keys = delivery.keys();
+      event.sum = delivery.sum;
+      event.attempts = delivery.attempt;
+      event.reason = String.valueOf(error);
+      event.commit();
+    }
     try {
       target.onDrop(delivery, delivery.attempt, error);
     } catch (Exception | Error e) {
