@@ -23,6 +23,8 @@ public record BufferLag(Duration oldestWindow, Duration oldestHandedOver) {
   /**
    * Checks the arguments.
    *
+   * @param oldestWindow the age of the oldest open window, not null
+   * @param oldestHandedOver the age of the oldest count awaiting its handler, not null
    * @throws NullPointerException if either is null
    */
   public BufferLag {

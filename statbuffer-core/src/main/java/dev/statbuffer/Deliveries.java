@@ -179,7 +179,6 @@ final class Deliveries<K> {
     if (delivery.casState(Delivery.PENDING, Delivery.DELIVERED)) {
       deliveredSum.addAndGet(delivery.sum);
       flushes.incrementAndGet();
-      settle(delivery);
       if (listener != null) {
         try {
           listener.delivered(config.name, delivery.keys(), delivery.sum, attempt, took);
@@ -187,6 +186,8 @@ final class Deliveries<K> {
           listenerFailed(e);
         }
       }
+      // Last: close() returns once nothing is in flight, so the listener has heard of it by then.
+      settle(delivery);
       delivery.done.complete(null);
     } else {
       LOGGER.log(Level.WARNING, "StatBuffer '" + config.name + "': " + target.describe(delivery)
@@ -275,7 +276,6 @@ final class Deliveries<K> {
       return;
     }
     droppedSum.addAndGet(delivery.sum);
-    settle(delivery);
     DropEvent event = new DropEvent();
     if (event.isEnabled()) {
       event.buffer = config.name;
@@ -299,6 +299,8 @@ final class Deliveries<K> {
         listenerFailed(e);
       }
     }
+    // Last: close() returns once nothing is in flight, so onDrop and the listener have run.
+    settle(delivery);
     delivery.done.completeExceptionally(error);
   }
 

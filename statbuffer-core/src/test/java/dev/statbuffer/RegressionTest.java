@@ -325,4 +325,58 @@ class RegressionTest {
     assertThat(got).containsExactly(new Call("a", 5), new Call("c", 7));
     buffer.close();
   }
+
+  /**
+   * Review of the micrometer module: a delivery left the in-flight set before the listener heard
+   * of it (and a drop before onDrop ran), so close() could return before either. Now both run
+   * first. The listener and onDrop take a while here (a slow metrics backend), so close() would
+   * return before them if it did not wait.
+   */
+  @Test
+  void close_returnsOnlyAfterListenerAndOnDropHeardOfEveryCount() {
+    for (int round = 0; round < 3; round++) {
+      java.util.concurrent.atomic.AtomicLong heard = new java.util.concurrent.atomic.AtomicLong();
+      java.util.concurrent.atomic.AtomicLong onDrop = new java.util.concurrent.atomic.AtomicLong();
+      StatBuffer<String> buffer = StatBuffer.newBuilder().shutdownHook(false)
+          .interval(Duration.ZERO).maxAttempts(1)
+          .listener(new BufferListener() {
+            @Override
+            public void delivered(String name, int keys, long sum, int attempt, long nanos) {
+              slowly(() -> heard.addAndGet(sum));
+            }
+
+            @Override
+            public void dropped(String name, int keys, long sum, Exception lastError) {
+              slowly(() -> heard.addAndGet(sum));
+            }
+          })
+          .build(new FlushHandler<String>() {
+            @Override
+            public void flush(String key, long count) {
+              if (key.equals("bad")) {
+                throw new IllegalStateException("refused");
+              }
+            }
+
+            @Override
+            public void onDrop(String key, long count, Exception lastError) {
+              slowly(() -> onDrop.addAndGet(count));
+            }
+          });
+      buffer.increment("good", 3);
+      buffer.increment("bad", 4);
+      buffer.close();
+      assertThat(heard.get()).as("round " + round).isEqualTo(7);
+      assertThat(onDrop.get()).as("round " + round).isEqualTo(4);
+    }
+  }
+
+  private static void slowly(Runnable action) {
+    try {
+      Thread.sleep(50);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    action.run();
+  }
 }
