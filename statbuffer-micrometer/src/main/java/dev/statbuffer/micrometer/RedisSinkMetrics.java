@@ -1,0 +1,128 @@
+package dev.statbuffer.micrometer;
+
+import static java.util.Objects.requireNonNull;
+
+import dev.statbuffer.redis.RedisSink;
+import dev.statbuffer.redis.RedisSinkStats;
+import io.micrometer.core.instrument.FunctionCounter;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Tag;
+import io.micrometer.core.instrument.Tags;
+import io.micrometer.core.instrument.binder.MeterBinder;
+import java.util.function.ToDoubleFunction;
+
+/**
+ * Micrometer meters for one {@link RedisSink}: function counters over {@link RedisSink#stats()},
+ * each tagged {@code buffer=<name>}, {@code sink=redis} and the extra tags given to the
+ * constructor. A <em>part</em> is the share of a batch applied atomically: the whole batch on a
+ * standalone server, one hash slot's share on Redis Cluster.
+ *
+ * <ul>
+ *   <li>{@code statbuffer.sink.flushes}: calls of {@link RedisSink#flush}, successful or not
+ *       (counted when they begin)
+ *   <li>{@code statbuffer.sink.failures}: calls that threw
+ *   <li>{@code statbuffer.sink.round.trips}: pipelined writes, each to one node (one per node a
+ *       batch touches, plus re-sends after a server lost the script)
+ *   <li>{@code statbuffer.sink.commands}: script calls sent, one per part and attempt
+ *   <li>{@code statbuffer.sink.parts}, tagged {@code outcome=applied}, {@code outcome=duplicate}
+ *       (found already applied through the batch marker, acknowledged without applying) or
+ *       {@code outcome=failure}
+ *   <li>{@code statbuffer.sink.increments}: counters incremented by applied parts
+ * </ul>
+ *
+ * <pre>{@code
+ * StatBuffer<String> views = StatBuffer.newBuilder().name("page-views").buildBatched(sink);
+ * new RedisSinkMetrics(views.name(), sink).bindTo(registry);
+ * }</pre>
+ *
+ * <p>The meters hold the sink through a weak reference. The {@code sink} tag keeps these meters
+ * apart from a {@link JdbcSinkMetrics} of the same buffer; two Redis sinks fed by one buffer need
+ * an extra tag to be told apart.
+ *
+ * <p>Needs {@code statbuffer-redis} on the class path, an optional dependency of this module.
+ * Thread-safe (immutable): {@link #bindTo} may be called from any thread, for any number of
+ * registries.
+ */
+public final class RedisSinkMetrics implements MeterBinder {
+  private final RedisSink<?> sink;
+  private final Tags tags;
+
+  /**
+   * Creates a binder for {@code sink}, its meters tagged {@code buffer=<buffer>} and
+   * {@code sink=redis}.
+   *
+   * @param buffer the name of the buffer the sink serves
+   *     ({@link dev.statbuffer.StatBuffer#name()}), not null
+   * @param sink the sink, not null
+   * @throws NullPointerException if an argument is null
+   */
+  public RedisSinkMetrics(String buffer, RedisSink<?> sink) {
+    this(buffer, sink, Tags.empty());
+  }
+
+  /**
+   * Creates a binder for {@code sink}, its meters tagged {@code buffer=<buffer>},
+   * {@code sink=redis} and {@code extraTags}. {@code buffer} and {@code sink} tags among the extra
+   * tags are replaced.
+   *
+   * @param buffer the name of the buffer the sink serves, not null
+   * @param sink the sink, not null
+   * @param extraTags tags added to every meter, not null
+   * @throws NullPointerException if an argument is null
+   */
+  public RedisSinkMetrics(String buffer, RedisSink<?> sink, Iterable<Tag> extraTags) {
+    requireNonNull(buffer, "buffer");
+    this.sink = requireNonNull(sink, "sink");
+    this.tags = Tags.of(requireNonNull(extraTags, "extraTags"))
+        .and(StatBufferMetrics.BUFFER_TAG, buffer, "sink", "redis");
+  }
+
+  /**
+   * Registers the sink's function counters in {@code registry}. Binding the same sink to a
+   * registry again registers nothing new. Thread-safe.
+   *
+   * @param registry the registry, not null
+   * @throws NullPointerException if {@code registry} is null
+   */
+  @Override
+  public void bindTo(MeterRegistry registry) {
+    requireNonNull(registry, "registry");
+    counter(registry, sink, "statbuffer.sink.flushes", tags, RedisSinkStats::batches,
+        "Calls of the sink's flush, successful or not");
+    counter(registry, sink, "statbuffer.sink.failures", tags, RedisSinkStats::failedBatches,
+        "Calls of the sink's flush that threw");
+    counter(registry, sink, "statbuffer.sink.round.trips", tags, RedisSinkStats::roundTrips,
+        "Pipelined writes, each to one node");
+    counter(registry, sink, "statbuffer.sink.commands", tags, RedisSinkStats::commands,
+        "Script calls sent, one per part and attempt");
+    String parts = "Parts of batches (one hash slot's share on a cluster), by outcome: applied, "
+        + "duplicate (already applied) or failure";
+    counter(registry, sink, "statbuffer.sink.parts",
+        tags.and(StatBufferMetrics.OUTCOME_TAG, "applied"), RedisSinkStats::appliedParts, parts);
+    counter(registry, sink, "statbuffer.sink.parts",
+        tags.and(StatBufferMetrics.OUTCOME_TAG, "duplicate"), RedisSinkStats::skippedParts, parts);
+    counter(registry, sink, "statbuffer.sink.parts",
+        tags.and(StatBufferMetrics.OUTCOME_TAG, "failure"), RedisSinkStats::failedParts, parts);
+    counter(registry, sink, "statbuffer.sink.increments", tags, RedisSinkStats::increments,
+        "Counters incremented (INCRBY, HINCRBY) by applied parts");
+  }
+
+  /** A function counter over one field; the lambda holds {@code read}, never the sink. */
+  private static void counter(MeterRegistry registry, RedisSink<?> sink, String name, Tags tags,
+      ToDoubleFunction<RedisSinkStats> read, String description) {
+    FunctionCounter.builder(name, sink, s -> read.applyAsDouble(s.stats()))
+        .description(description)
+        .tags(tags)
+        .register(registry);
+  }
+
+  /**
+   * Describes the binder by the tags of its meters.
+   *
+   * @return a description
+   */
+  @Override
+  public String toString() {
+    return "RedisSinkMetrics[" + tags + "]";
+  }
+}
