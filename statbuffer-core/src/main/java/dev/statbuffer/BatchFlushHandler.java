@@ -24,16 +24,17 @@ public interface BatchFlushHandler<K> {
 
   /**
    * Called once for a batch the buffer gives up on: after {@code maxAttempts} failed calls, or when
-   * {@link StatBuffer#close()} runs out of its shutdown timeout. The default logs the loss at
-   * {@code ERROR} through {@link System.Logger}. What this method throws is logged and ignored.
+   * {@link StatBuffer#close()} runs out of its shutdown timeout. The default reports the batch id,
+   * its sum, its first keys with their counts and the reason at {@code ERROR} through
+   * {@link System.Logger}: the first drop with its stack trace, later ones summed into at most one
+   * line every few seconds, and, while the JVM shuts down (when the logging backend may be gone),
+   * on standard error as well. What this method throws is logged and ignored.
    *
    * @param batch the undelivered batch
    * @param lastError the last failure, or a {@link java.util.concurrent.TimeoutException} when the
    *     shutdown timeout ran out
    */
   default void onDrop(FlushBatch<K> batch, Exception lastError) {
-    System.getLogger(BatchFlushHandler.class.getName()).log(System.Logger.Level.ERROR,
-        "StatBuffer dropped batch " + batch.id() + " of " + batch.counts().size()
-            + " keys after repeated failures", lastError);
+    DropLog.dropped(batch, lastError);
   }
 }

@@ -34,7 +34,7 @@ final class Batcher<K> {
     }
     if (counts == null) {
       // Sized for a full batch: a drain of many keys fills it without rehashing.
-      counts = new HashMap<>((int) Math.min(maxBatchSize, 1 << 16) * 4 / 3 + 1);
+      counts = new HashMap<>(Math.min(maxBatchSize, 1 << 16) * 4 / 3 + 1);
     }
     if (counts.merge(key, count, Long::sum) == 0L) {
       counts.remove(key);

@@ -3,7 +3,11 @@ package dev.statbuffer;
 /**
  * A point-in-time snapshot of a buffer's counters. Each field is read separately, so under
  * concurrent use they may be a few operations apart from each other; once a buffer is closed they
- * are exact, and {@code acceptedSum == deliveredSum + droppedSum}.
+ * are exact, and the sum of the deltas of every increment that returned true equals
+ * {@code deliveredSum + droppedSum} (the buffer does not keep that sum itself: count what
+ * {@code increment} accepted if you want to compare). The two sums stick at
+ * {@link Long#MAX_VALUE} or {@link Long#MIN_VALUE} rather than wrap, which only deltas near those
+ * limits can reach.
  *
  * @param pendingKeys windows not yet delivered or dropped: open windows plus handed-over ones
  *     awaiting delivery or retry

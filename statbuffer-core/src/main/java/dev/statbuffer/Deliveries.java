@@ -3,7 +3,6 @@ package dev.statbuffer;
 import java.lang.System.Logger;
 import java.lang.System.Logger.Level;
 import java.security.SecureRandom;
-import java.time.Duration;
 import java.util.HashMap;
 import java.util.HexFormat;
 import java.util.Iterator;
@@ -48,6 +47,7 @@ final class Deliveries<K> {
   private final PendingKeys pending;
   private final BufferListener listener;
   private final AtomicBoolean listenerFailed = new AtomicBoolean();
+  private final FailureLog failureLog;
   private final Set<Delivery<K>> inFlight = ConcurrentHashMap.newKeySet();
   /** The delivery whose handler runs on this thread, so close() from a handler skips it. */
   private final ThreadLocal<Delivery<K>> running = new ThreadLocal<>();
@@ -69,6 +69,7 @@ final class Deliveries<K> {
     this.executor = executor;
     this.pending = pending;
     this.listener = config.listener;
+    this.failureLog = new FailureLog(Logs.logger(), config.name, config.ticker);
   }
 
   Target<K> target() {
@@ -177,8 +178,9 @@ final class Deliveries<K> {
     long took = config.ticker.read() - started;
     commit(event, delivery, attempt, null);
     if (delivery.casState(Delivery.PENDING, Delivery.DELIVERED)) {
-      deliveredSum.addAndGet(delivery.sum);
+      addSaturated(deliveredSum, delivery.sum);
       flushes.incrementAndGet();
+      failureLog.delivered();
       if (listener != null) {
         try {
           listener.delivered(config.name, delivery.keys(), delivery.sum, attempt, took);
@@ -234,9 +236,7 @@ final class Deliveries<K> {
       delay = Math.min(delay, Math.min(remaining, TimeUnit.MILLISECONDS.toNanos(100)));
     }
     notifyFailed(delivery, error, handlerNanos, delay);
-    Level level = (attempts <= 1) ? Level.WARNING : Level.DEBUG;
-    LOGGER.log(level, "StatBuffer '" + config.name + "': " + target.describe(delivery)
-        + " failed (call " + attempts + "); retrying in " + Duration.ofNanos(delay), error);
+    failureLog.failed(target.describe(delivery), delivery.keys(), attempts, delay, error);
     if (!delivery.isPending()) {
       return;
     }
@@ -275,7 +275,7 @@ final class Deliveries<K> {
     if (!delivery.casState(Delivery.PENDING, Delivery.DROPPED)) {
       return;
     }
-    droppedSum.addAndGet(delivery.sum);
+    addSaturated(droppedSum, delivery.sum);
     DropEvent event = new DropEvent();
     if (event.isEnabled()) {
       event.buffer = config.name;
@@ -302,6 +302,18 @@ final class Deliveries<K> {
     // Last: close() returns once nothing is in flight, so onDrop and the listener have run.
     settle(delivery);
     delivery.done.completeExceptionally(error);
+  }
+
+  /**
+   * Adds to an outcome sum, sticking at {@code Long.MAX_VALUE} or {@code MIN_VALUE} instead of
+   * wrapping (huge deltas can carry a sum past the range of a long).
+   */
+  static void addSaturated(AtomicLong sum, long value) {
+    sum.accumulateAndGet(value, (a, b) -> {
+      long r = a + b;
+      // Overflow iff both operands have the sign the result lacks (Math.addExact's test).
+      return (((a ^ r) & (b ^ r)) < 0) ? ((a < 0) ? Long.MIN_VALUE : Long.MAX_VALUE) : r;
+    });
   }
 
   private void settle(Delivery<K> delivery) {
@@ -413,6 +425,7 @@ final class Deliveries<K> {
       }
       drop(delivery, (last != null) ? last : timeout);
     }
+    DropLog.flush(); // the summary of the default onDrop's last drops, if any
   }
 
   /** Whether close() is being called from one of this buffer's handlers. */

@@ -29,8 +29,11 @@ public interface FlushHandler<K> {
 
   /**
    * Called once for a count the buffer gives up on: after {@code maxAttempts} failed calls, or when
-   * {@link StatBuffer#close()} runs out of its shutdown timeout. The default logs the loss at
-   * {@code ERROR} through {@link System.Logger}. What this method throws is logged and ignored.
+   * {@link StatBuffer#close()} runs out of its shutdown timeout. The default reports the key, the
+   * count and the reason at {@code ERROR} through {@link System.Logger}: the first drop with its
+   * stack trace, later ones summed into at most one line every few seconds, and, while the JVM
+   * shuts down (when the logging backend may be gone), on standard error as well. What this method
+   * throws is logged and ignored.
    *
    * @param key the key
    * @param count the undelivered count
@@ -38,8 +41,6 @@ public interface FlushHandler<K> {
    *     shutdown timeout ran out
    */
   default void onDrop(K key, long count, Exception lastError) {
-    System.getLogger(FlushHandler.class.getName()).log(System.Logger.Level.ERROR,
-        "StatBuffer dropped count " + count + " for key " + key + " after repeated failures",
-        lastError);
+    DropLog.dropped(key, count, lastError);
   }
 }

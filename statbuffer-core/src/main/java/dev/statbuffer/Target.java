@@ -82,7 +82,8 @@ sealed interface Target<K> permits Target.PerKey, Target.Batched {
 
     @Override
     public String describe(Delivery<K> delivery) {
-      return "batch " + delivery.id + " (" + delivery.keys() + " keys)";
+      return "batch " + delivery.id + " (" + delivery.keys() + " "
+          + FailureLog.plural(delivery.keys(), "key") + ")";
     }
   }
 
