@@ -3,7 +3,6 @@ package dev.statbuffer;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicLong;
 import org.jetbrains.lincheck.datastructures.IntGen;
-import org.jetbrains.lincheck.datastructures.ManagedStrategyGuaranteeKt;
 import org.jetbrains.lincheck.datastructures.ModelCheckingOptions;
 import org.jetbrains.lincheck.datastructures.Operation;
 import org.jetbrains.lincheck.datastructures.Param;
@@ -62,13 +61,9 @@ public class CloseLincheckTest {
 
   @Test
   void modelChecking() {
-    String map = "java.util.concurrent.ConcurrentHashMap";
-    new ModelCheckingOptions().iterations(20).invocationsPerIteration(1_000)
-        .threads(2).actorsPerThread(2).actorsBefore(0).actorsAfter(0)
-        .addGuarantee(ManagedStrategyGuaranteeKt.forClasses(map, map + "$KeySetView",
-                map + "$ValuesView", map + "$CollectionView", map + "$KeyIterator",
-                map + "$ValueIterator", map + "$BaseIterator", map + "$Traverser")
-            .allMethods().treatAsAtomic())
+    TrustedCollections.trusting(new ModelCheckingOptions().iterations(20)
+            .invocationsPerIteration(1_000).threads(2).actorsPerThread(2).actorsBefore(0)
+            .actorsAfter(0))
         .check(CloseLincheckTest.class);
   }
 }

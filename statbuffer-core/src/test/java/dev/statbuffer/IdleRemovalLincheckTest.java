@@ -6,7 +6,6 @@ import java.util.concurrent.FutureTask;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import org.jetbrains.lincheck.datastructures.IntGen;
-import org.jetbrains.lincheck.datastructures.ManagedStrategyGuaranteeKt;
 import org.jetbrains.lincheck.datastructures.ModelCheckingOptions;
 import org.jetbrains.lincheck.datastructures.Operation;
 import org.jetbrains.lincheck.datastructures.Param;
@@ -119,14 +118,9 @@ public class IdleRemovalLincheckTest {
   void modelChecking() {
     // The map and the queue are trusted, as in StatBufferLincheckTest: the search stays on the
     // buffer's own races.
-    String map = "java.util.concurrent.ConcurrentHashMap";
-    new ModelCheckingOptions().iterations(40).invocationsPerIteration(500)
-        .threads(3).actorsPerThread(2)
-        .addGuarantee(ManagedStrategyGuaranteeKt.forClasses(map, map + "$KeySetView",
-                map + "$ValuesView", map + "$CollectionView", map + "$KeyIterator",
-                map + "$ValueIterator", map + "$BaseIterator", map + "$Traverser",
-                "java.util.concurrent.ConcurrentLinkedQueue", "java.util.concurrent.FutureTask")
-            .allMethods().treatAsAtomic())
+    TrustedCollections.trusting(new ModelCheckingOptions().iterations(40)
+            .invocationsPerIteration(500).threads(3).actorsPerThread(2),
+            "java.util.concurrent.ConcurrentLinkedQueue", "java.util.concurrent.FutureTask")
         .check(IdleRemovalLincheckTest.class);
   }
 }

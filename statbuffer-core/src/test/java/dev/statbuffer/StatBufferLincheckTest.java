@@ -3,7 +3,6 @@ package dev.statbuffer;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicLong;
 import org.jetbrains.lincheck.datastructures.IntGen;
-import org.jetbrains.lincheck.datastructures.ManagedStrategyGuaranteeKt;
 import org.jetbrains.lincheck.datastructures.ModelCheckingOptions;
 import org.jetbrains.lincheck.datastructures.Operation;
 import org.jetbrains.lincheck.datastructures.Param;
@@ -71,13 +70,8 @@ public class StatBufferLincheckTest {
     // ConcurrentHashMap is trusted: its operations run atomically under the model checker, which
     // keeps the search on the buffer's own races (and stops its loop detector from mistaking a
     // bin traversal for a livelock).
-    String map = "java.util.concurrent.ConcurrentHashMap";
-    new ModelCheckingOptions().iterations(30).invocationsPerIteration(500)
-        .threads(3).actorsPerThread(2)
-        .addGuarantee(ManagedStrategyGuaranteeKt.forClasses(map, map + "$KeySetView",
-                map + "$ValuesView", map + "$CollectionView", map + "$KeyIterator",
-                map + "$ValueIterator", map + "$BaseIterator", map + "$Traverser")
-            .allMethods().treatAsAtomic())
+    TrustedCollections.trusting(new ModelCheckingOptions().iterations(30)
+            .invocationsPerIteration(500).threads(3).actorsPerThread(2))
         .check(StatBufferLincheckTest.class);
   }
 }
