@@ -69,7 +69,7 @@ final class Deliveries<K> {
     this.executor = executor;
     this.pending = pending;
     this.listener = config.listener;
-    this.failureLog = new FailureLog(Logs.logger(), config.name, config.ticker);
+    this.failureLog = new FailureLog(config.name, config.ticker);
   }
 
   Target<K> target() {

@@ -1,6 +1,5 @@
 package dev.statbuffer;
 
-import java.lang.System.Logger;
 import java.lang.System.Logger.Level;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
@@ -20,7 +19,6 @@ final class FailureLog {
   /** The least time between two summary lines. */
   static final long WINDOW_NANOS = TimeUnit.SECONDS.toNanos(5);
 
-  private final Logger logger;
   private final String name;
   private final Ticker ticker;
   private boolean seenFirst;
@@ -30,8 +28,7 @@ final class FailureLog {
   private long lastDelayNanos;
   private Exception lastError;
 
-  FailureLog(Logger logger, String name, Ticker ticker) {
-    this.logger = logger;
+  FailureLog(String name, Ticker ticker) {
     this.name = name;
     this.ticker = ticker;
   }
@@ -46,7 +43,7 @@ final class FailureLog {
     if (!seenFirst) {
       seenFirst = true;
       windowStart = now;
-      logger.log(Level.WARNING, "StatBuffer '" + name + "': " + what + " failed (call "
+      Logs.logger().log(Level.WARNING, "StatBuffer '" + name + "': " + what + " failed (call "
           + failedCalls + "); retrying in " + Duration.ofNanos(delayNanos)
           + ". Further failures are summarized at most every "
           + TimeUnit.NANOSECONDS.toSeconds(WINDOW_NANOS) + " s.", error);
@@ -75,7 +72,7 @@ final class FailureLog {
 
   private void summarize(long now, String tail) {
     long seconds = Math.max(1, TimeUnit.NANOSECONDS.toSeconds(now - windowStart));
-    logger.log(Level.WARNING, "StatBuffer '" + name + "': " + failures + " more failed "
+    Logs.logger().log(Level.WARNING, "StatBuffer '" + name + "': " + failures + " more failed "
         + plural(failures, "call") + " (" + keys + " " + plural(keys, "key") + ") in the last "
         + seconds + " s; last error: " + lastError + "; last retry delay "
         + Duration.ofNanos(lastDelayNanos) + "; " + tail);

@@ -13,6 +13,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.BiConsumer;
 
 /**
  * A buffer of per-key counters. Each {@link #increment} lands in the key's counter; an
@@ -306,12 +307,7 @@ public final class StatBuffer<K> implements AutoCloseable {
       if (!reserve(delta)) {
         return false;
       }
-      cells.lock.lock();
-      try {
-        out = List.of(deliveries.newKeyDelivery(key, delta));
-      } finally {
-        cells.lock.unlock();
-      }
+      out = underHandOverLock((batcher, list) -> list.add(deliveries.newKeyDelivery(key, delta)));
     } finally {
       exitSlowPath();
     }
@@ -321,24 +317,46 @@ public final class StatBuffer<K> implements AutoCloseable {
 
   /** A stripe of {@code cell} would overflow: hand the window over now; the caller adds anew. */
   private boolean handOverFull(Cell<K> cell) {
-    List<Delivery<K>> out = new ArrayList<>(1);
+    List<Delivery<K>> out;
     if (!enterSlowPath()) {
       return false;
     }
     try {
-      cells.lock.lock();
-      try {
-        Batcher<K> batcher = deliveries.newBatcher(out);
-        cells.handOver(cell, drain.idleTick(drain.nowTick()), batcher);
-        batcher.finish();
-      } finally {
-        cells.lock.unlock();
-      }
+      out = underHandOverLock((batcher, list) ->
+          cells.handOver(cell, drain.idleTick(drain.nowTick()), batcher));
     } finally {
       exitSlowPath();
     }
     deliveries.submit(out);
     return true;
+  }
+
+  /**
+   * The hand-over sequence, in one place: under the hand-over lock, {@code work} hands cells over
+   * into a batcher (or adds deliveries to the list itself); the last batch is closed, and the
+   * deliveries are returned for the caller to submit once it holds no lock.
+   */
+  private List<Delivery<K>> underHandOverLock(
+      BiConsumer<Batcher<K>, List<Delivery<K>>> work) {
+    List<Delivery<K>> out = new ArrayList<>();
+    cells.lock.lock();
+    try {
+      Batcher<K> batcher = deliveries.newBatcher(out);
+      work.accept(batcher, out);
+      batcher.finish();
+    } finally {
+      cells.lock.unlock();
+    }
+    return out;
+  }
+
+  /** A future completing when the deliveries of {@code waits} and {@code out} are delivered. */
+  private static <K> CompletableFuture<Void> completion(List<CompletableFuture<Void>> waits,
+      List<Delivery<K>> out) {
+    for (Delivery<K> delivery : out) {
+      waits.add(delivery.done);
+    }
+    return CompletableFuture.allOf(waits.toArray(new CompletableFuture<?>[0]));
   }
 
   private boolean enterSlowPath() {
@@ -469,29 +487,20 @@ public final class StatBuffer<K> implements AutoCloseable {
    */
   public CompletableFuture<Void> flush(K key) {
     requireNonNull(key, "key");
-    List<Delivery<K>> out = new ArrayList<>(1);
     List<CompletableFuture<Void>> waits = new ArrayList<>();
     List<Delivery<K>> retries = new ArrayList<>();
-    cells.lock.lock();
-    try {
+    List<Delivery<K>> out = underHandOverLock((batcher, list) -> {
       // Earlier counts of this key still on their way (awaiting a retry, or handed over by a
       // drain a moment ago) are part of "flush this key": wait for them too.
       deliveries.collect(key, waits, retries);
       Cell<K> cell = table.get(key);
       if (cell != null) {
-        Batcher<K> batcher = deliveries.newBatcher(out);
         cells.handOver(cell, drain.idleTick(drain.nowTick()), batcher);
-        batcher.finish();
       }
-    } finally {
-      cells.lock.unlock();
-    }
+    });
     deliveries.submit(retries);
     deliveries.submit(out);
-    for (Delivery<K> delivery : out) {
-      waits.add(delivery.done);
-    }
-    return CompletableFuture.allOf(waits.toArray(new CompletableFuture<?>[0]));
+    return completion(waits, out);
   }
 
   /**
@@ -501,25 +510,16 @@ public final class StatBuffer<K> implements AutoCloseable {
    *     delivery or retry, are delivered; it completes exceptionally if any of them is dropped
    */
   public CompletableFuture<Void> flushAll() {
-    List<Delivery<K>> out = new ArrayList<>();
     List<CompletableFuture<Void>> waits = new ArrayList<>();
-    cells.lock.lock();
-    try {
+    List<Delivery<K>> out = underHandOverLock((batcher, list) -> {
       deliveries.collect(null, waits, null);
-      Batcher<K> batcher = deliveries.newBatcher(out);
       long idle = drain.idleTick(drain.nowTick());
       for (Cell<K> cell : table.values()) {
         cells.handOver(cell, idle, batcher);
       }
-      batcher.finish();
-    } finally {
-      cells.lock.unlock();
-    }
+    });
     deliveries.submit(out);
-    for (Delivery<K> delivery : out) {
-      waits.add(delivery.done);
-    }
-    return CompletableFuture.allOf(waits.toArray(new CompletableFuture<?>[0]));
+    return completion(waits, out);
   }
 
   /**
@@ -611,20 +611,14 @@ public final class StatBuffer<K> implements AutoCloseable {
   }
 
   private void dump() {
-    List<Delivery<K>> out = new ArrayList<>();
-    cells.lock.lock();
-    try {
+    List<Delivery<K>> out = underHandOverLock((batcher, list) -> {
       // Retries waiting out a backoff go again now. (A retry scheduled after this sees the
       // close and re-sends itself: see Deliveries.failed.)
-      deliveries.collect(null, new ArrayList<>(), out);
-      Batcher<K> batcher = deliveries.newBatcher(out);
+      deliveries.collect(null, new ArrayList<>(), list);
       for (Cell<K> cell : table.values()) {
         cells.retire(cell, batcher);
       }
-      batcher.finish();
-    } finally {
-      cells.lock.unlock();
-    }
+    });
     deliveries.submit(out);
   }
 
