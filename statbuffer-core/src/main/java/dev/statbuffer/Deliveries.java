@@ -51,6 +51,8 @@ final class Deliveries<K> {
   private final Set<Delivery<K>> inFlight = ConcurrentHashMap.newKeySet();
   /** The delivery whose handler runs on this thread, so close() from a handler skips it. */
   private final ThreadLocal<Delivery<K>> running = new ThreadLocal<>();
+  /** The executor task running on this thread, so close() from a handler can release its rest. */
+  private final ThreadLocal<Task<K>> task = new ThreadLocal<>();
   private final String idPrefix = newIdPrefix();
   private final AtomicLong idSequence = new AtomicLong();
 
@@ -145,9 +147,47 @@ final class Deliveries<K> {
   }
 
   private void deliverAll(List<Delivery<K>> deliveries) {
-    for (Delivery<K> delivery : deliveries) {
-      deliver(delivery);
+    Task<K> current = new Task<>(deliveries);
+    Task<K> outer = task.get();
+    task.set(current);
+    try {
+      while (current.next < current.end) {
+        deliver(deliveries.get(current.next++));
+      }
+    } finally {
+      task.set(outer);
     }
+  }
+
+  /**
+   * The executor task running on this thread: its deliveries and how far it got. Thread-confined
+   * (reached through {@link #task} only by the thread that runs it).
+   */
+  private static final class Task<K> {
+    final List<Delivery<K>> deliveries;
+    int next;
+    int end;
+
+    Task(List<Delivery<K>> deliveries) {
+      this.deliveries = deliveries;
+      this.end = deliveries.size();
+    }
+  }
+
+  /**
+   * Called by close() from a handler: the deliveries queued behind the running one in its task
+   * would wait for the handler, which waits in close() for them, until the shutdown timeout
+   * dropped them. They go back to the executor instead (issue 12, finding 6).
+   */
+  void releaseRestOfTask() {
+    Task<K> current = task.get();
+    if (current == null || current.next >= current.end) {
+      return;
+    }
+    List<Delivery<K>> rest =
+        List.copyOf(current.deliveries.subList(current.next, current.end));
+    current.end = current.next;
+    submit(rest);
   }
 
   private void deliver(Delivery<K> delivery) {
@@ -379,6 +419,9 @@ final class Deliveries<K> {
    */
   void awaitAll() {
     Delivery<K> own = running.get();
+    if (own != null) {
+      releaseRestOfTask();
+    }
     boolean interrupted = false;
     for (;;) {
       // Deliveries settle concurrently: take one with hasNext()/next() on one iterator, never

@@ -371,6 +371,38 @@ class RegressionTest {
     }
   }
 
+  /**
+   * Issue 12, finding 6: close() from a handler dropped the healthy counts queued behind it in the
+   * same executor task (per-key deliveries run up to maxBatchSize to a task) after the whole
+   * shutdown timeout: they waited for the handler, which waited for them.
+   */
+  @Test
+  void close_fromHandler_deliversTheRestOfItsTask() throws Exception {
+    AtomicReference<StatBuffer<String>> self = new AtomicReference<>();
+    java.util.concurrent.atomic.AtomicBoolean first =
+        new java.util.concurrent.atomic.AtomicBoolean(true);
+    StatBuffer<String> buffer = StatBuffer.newBuilder().shutdownHook(false)
+        .interval(Duration.ofHours(1)).shutdownTimeout(Duration.ofSeconds(20))
+        .build(new Recording() {
+          @Override
+          public void flush(String key, long count) throws Exception {
+            super.flush(key, count);
+            if (first.compareAndSet(true, false)) {
+              self.get().close(); // the first of 41 in one task
+            }
+          }
+        });
+    self.set(buffer);
+    for (int i = 0; i < 41; i++) {
+      buffer.increment("k" + i);
+    }
+    buffer.flushAll().handle((v, e) -> null).get(30, TimeUnit.SECONDS);
+    buffer.close(); // waits for the close the handler began
+    assertThat(drops).isEmpty();
+    assertThat(calls).hasSize(41);
+    assertThat(buffer.stats().deliveredSum()).isEqualTo(41);
+  }
+
   private static void slowly(Runnable action) {
     try {
       Thread.sleep(50);
