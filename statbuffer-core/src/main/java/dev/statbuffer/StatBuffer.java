@@ -13,7 +13,6 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.function.BiConsumer;
 
 /**
  * A buffer of per-key counters. Each {@link #increment} lands in the key's counter; an
@@ -33,8 +32,9 @@ import java.util.function.BiConsumer;
  * an open window takes no lock and allocates nothing; so does a {@link Counter} handle.
  *
  * <h2>Design</h2>
- * This class is the public face: the increment paths, the handles, the lifecycle gate, flush and
- * close. The engine is in rooms of its own: {@link Cell} (a key's counter that never resets),
+ * This class is the public face: the increment fast path, the lifecycle gate, flush and close.
+ * The engine is in rooms of its own: {@link Increments} (every other increment path, and the
+ * {@link Counter} handles), {@link Cell} (a key's counter that never resets),
  * {@link Cells} (the key table and what happens under the hand-over lock), {@link TimingWheel}
  * (where cells wait), {@link Drain} (when they are handed over), {@link Batcher} and
  * {@link Deliveries} (everything after hand-over), {@link Backoff}, {@link Target} (per-key or
@@ -55,13 +55,6 @@ public final class StatBuffer<K> implements AutoCloseable {
   /** The {@code lifecycle} bit that closes the buffer; the bits below count slow-path writers. */
   private static final long CLOSED = 1L << 62;
 
-  /* Results of making a cell. */
-  private static final int MADE = 0;
-  private static final int RETRY = 1;
-  private static final int REFUSED = 2;
-  private static final int CLOSED_NOW = 3;
-  /** From {@link #open}: refused at {@code maxKeys}; distinct from every {@link Cell} result. */
-  private static final int REFUSED_NOW = -2;
 
   private static final VarHandle LIFECYCLE;
 
@@ -82,6 +75,7 @@ public final class StatBuffer<K> implements AutoCloseable {
   private final ConcurrentHashMap<K, Cell<K>> table;
   private final Deliveries<K> deliveries;
   private final Drain<K> drain;
+  private final Increments<K> increments;
 
   private volatile long lifecycle;
   private final CompletableFuture<Void> terminated = new CompletableFuture<>();
@@ -102,6 +96,8 @@ public final class StatBuffer<K> implements AutoCloseable {
     this.table = cells.map;
     this.deliveries = new Deliveries<>(config, target, executor, pending);
     this.drain = new Drain<>(config, cells, deliveries, executor, this::isClosed);
+    this.increments = new Increments<>(config.name, new LifecycleGate(), cells, pending, drain,
+        deliveries);
     if (config.shutdownHook) {
       shutdownHook = Threads.newShutdownHook(config.name, this::close);
       Runtime.getRuntime().addShutdownHook(shutdownHook);
@@ -146,7 +142,7 @@ public final class StatBuffer<K> implements AutoCloseable {
   public boolean increment(K key, long delta) {
     requireNonNull(key, "key");
     if (delta > Cell.SLOT_LIMIT || delta < -Cell.SLOT_LIMIT || delta == 0) {
-      return incrementUnusual(key, delta);
+      return increments.unusual(key, delta);
     }
     // Not needed for conservation (close() retires every cell, so a later add goes to the slow
     // path, which checks), but it makes the answer linearizable: once one increment has returned
@@ -157,198 +153,11 @@ public final class StatBuffer<K> implements AutoCloseable {
     Cell<K> cell = table.get(key);
     if (cell != null) {
       int result = cell.add(delta);
-      return (result == Cell.ADDED) || incrementSlow(key, delta, cell, result);
+      return (result == Cell.ADDED) || increments.slow(key, delta, cell, result);
     }
-    return incrementSlow(key, delta, null, Cell.DEAD);
+    return increments.slow(key, delta, null, Cell.DEAD);
   }
 
-  /**
-   * Everything but an add to an open window: making a cell, opening a window on a dormant cell,
-   * replacing a dead one, handing a full one over. {@code result} is what {@code cell.add} said
-   * ({@link Cell#DEAD} when there was no cell).
-   */
-  private boolean incrementSlow(K key, long delta, Cell<K> cell, int result) {
-    for (;;) {
-      switch (result) {
-        case Cell.ADDED:
-          return true;
-        case Cell.ADDED_UNOPENED:
-          openAfterRace(cell);
-          return true;
-        case Cell.UNOPENED:
-          int opened = open(cell, delta);
-          if (opened == Cell.ADDED) {
-            return true;
-          } else if (opened == REFUSED_NOW) {
-            return false;
-          } else if (opened == Cell.DEAD) {
-            result = Cell.DEAD;
-            continue;
-          }
-          break; // opened without the delta, or opened by another writer: add it
-        case Cell.FULL:
-          if (!handOverFull(cell)) {
-            return false;
-          }
-          break;
-        case Cell.DEAD:
-          if (cell != null) {
-            table.remove(key, cell); // help its remover; only this dead cell goes
-          }
-          if ((lifecycle & CLOSED) != 0) {
-            return false;
-          }
-          cell = table.get(key);
-          if (cell == null) {
-            int made = makeCell(key, delta);
-            if (made == MADE) {
-              return true;
-            } else if (made != RETRY) {
-              return false;
-            }
-            continue; // another writer made one: look it up
-          }
-          break;
-        default:
-          throw new IllegalStateException("Invalid add result: " + result);
-      }
-      result = cell.add(delta);
-    }
-  }
-
-  /**
-   * Opens a window on a dormant {@code cell} holding {@code delta}.
-   *
-   * @return {@link Cell#ADDED} when the delta is in; {@link #REFUSED_NOW} at {@code maxKeys};
-   *     {@link Cell#UNOPENED} (opened without the delta) or {@link Cell#ALREADY_OPEN} when the
-   *     caller should add it; {@link Cell#DEAD}
-   */
-  private int open(Cell<K> cell, long delta) {
-    if (!reserve(delta)) {
-      return REFUSED_NOW;
-    }
-    cells.opening();
-    long due = drain.newDueTick();
-    int result = cell.open(delta, due);
-    if (result == Cell.ADDED || result == Cell.UNOPENED) {
-      drain.opened(due); // after the CAS (see "Wake-ups" in Drain)
-      return result;
-    }
-    cells.notOpened();
-    pending.release(1);
-    return result;
-  }
-
-  /** A striped add landed while a hand-over raced it: open a window for it, whatever the bound. */
-  private void openAfterRace(Cell<K> cell) {
-    pending.force();
-    cells.opening();
-    long due = drain.newDueTick();
-    if (cell.open(0, due) == Cell.ADDED) {
-      drain.opened(due);
-    } else {
-      cells.notOpened();
-      pending.release(1);
-    }
-  }
-
-  /** Reserves a pending window for a new one; false (counted, reported) at {@code maxKeys}. */
-  private boolean reserve(long delta) {
-    switch (pending.reserve()) {
-      case PendingKeys.RESERVED:
-        return true;
-      case PendingKeys.RESERVED_UNDER_PRESSURE:
-        drain.requestRelief();
-        return true;
-      case PendingKeys.REFUSED:
-        drain.requestRelief();
-        deliveries.rejected(delta);
-        return false;
-      default:
-        throw new IllegalStateException("Invalid reservation");
-    }
-  }
-
-  /** Makes a cell for {@code key} holding {@code delta}. */
-  private int makeCell(K key, long delta) {
-    if (!enterSlowPath()) {
-      return CLOSED_NOW;
-    }
-    try {
-      if (!reserve(delta)) {
-        return REFUSED;
-      }
-      cells.opening();
-      long due = drain.newDueTick();
-      Cell<K> cell = new Cell<>(key, delta, due);
-      if (table.putIfAbsent(key, cell) != null) {
-        cells.notOpened();
-        pending.release(1);
-        return RETRY;
-      }
-      cells.wheel.push(cell, due);
-      drain.opened(due); // after the push (see "Wake-ups" in Drain)
-      return MADE;
-    } finally {
-      exitSlowPath();
-    }
-  }
-
-  /** Zero deltas record nothing; deltas too large for a cell travel as their own delivery. */
-  private boolean incrementUnusual(K key, long delta) {
-    if (delta == 0) {
-      return (lifecycle & CLOSED) == 0;
-    }
-    List<Delivery<K>> out;
-    if (!enterSlowPath()) {
-      return false;
-    }
-    try {
-      if (!reserve(delta)) {
-        return false;
-      }
-      out = underHandOverLock((batcher, list) -> list.add(deliveries.newKeyDelivery(key, delta)));
-    } finally {
-      exitSlowPath();
-    }
-    deliveries.submit(out); // outside the lock and the slow path: it may run the handler here
-    return true;
-  }
-
-  /** A stripe of {@code cell} would overflow: hand the window over now; the caller adds anew. */
-  private boolean handOverFull(Cell<K> cell) {
-    List<Delivery<K>> out;
-    if (!enterSlowPath()) {
-      return false;
-    }
-    try {
-      out = underHandOverLock((batcher, list) ->
-          cells.handOver(cell, drain.idleTick(drain.nowTick()), batcher));
-    } finally {
-      exitSlowPath();
-    }
-    deliveries.submit(out);
-    return true;
-  }
-
-  /**
-   * The hand-over sequence, in one place: under the hand-over lock, {@code work} hands cells over
-   * into a batcher (or adds deliveries to the list itself); the last batch is closed, and the
-   * deliveries are returned for the caller to submit once it holds no lock.
-   */
-  private List<Delivery<K>> underHandOverLock(
-      BiConsumer<Batcher<K>, List<Delivery<K>>> work) {
-    List<Delivery<K>> out = new ArrayList<>();
-    cells.lock.lock();
-    try {
-      Batcher<K> batcher = deliveries.newBatcher(out);
-      work.accept(batcher, out);
-      batcher.finish();
-    } finally {
-      cells.lock.unlock();
-    }
-    return out;
-  }
 
   /** A future completing when the deliveries of {@code waits} and {@code out} are delivered. */
   private static <K> CompletableFuture<Void> completion(List<CompletableFuture<Void>> waits,
@@ -359,17 +168,30 @@ public final class StatBuffer<K> implements AutoCloseable {
     return CompletableFuture.allOf(waits.toArray(new CompletableFuture<?>[0]));
   }
 
-  private boolean enterSlowPath() {
-    long state = (long) LIFECYCLE.getAndAdd(this, 1L);
-    if ((state & CLOSED) != 0) {
-      LIFECYCLE.getAndAdd(this, -1L);
-      return false;
+  /**
+   * The lifecycle gate of {@link Increments}: a slow-path writer increments the count and then
+   * reads the bit; {@code close()} sets the bit and then waits for the count to reach zero.
+   */
+  private final class LifecycleGate implements Increments.Gate {
+    @Override
+    public boolean isClosed() {
+      return (lifecycle & CLOSED) != 0;
     }
-    return true;
-  }
 
-  private void exitSlowPath() {
-    LIFECYCLE.getAndAdd(this, -1L);
+    @Override
+    public boolean enter() {
+      long state = (long) LIFECYCLE.getAndAdd(StatBuffer.this, 1L);
+      if ((state & CLOSED) != 0) {
+        LIFECYCLE.getAndAdd(StatBuffer.this, -1L);
+        return false;
+      }
+      return true;
+    }
+
+    @Override
+    public void exit() {
+      LIFECYCLE.getAndAdd(StatBuffer.this, -1L);
+    }
   }
 
   /**
@@ -384,7 +206,7 @@ public final class StatBuffer<K> implements AutoCloseable {
    */
   public Counter counter(K key) {
     requireNonNull(key, "key");
-    return new Handle(key);
+    return increments.new Handle(key, this);
   }
 
   /**
@@ -409,55 +231,6 @@ public final class StatBuffer<K> implements AutoCloseable {
     boolean increment(long delta);
   }
 
-  /**
-   * The {@link Counter} implementation: the key and the last cell seen for it. The cell field is
-   * racy, and benignly so: a stale cell is dead (its add reports {@link Cell#DEAD}, and the slow
-   * path looks the key up again) or still the key's live cell; a cell is never reused for
-   * another key. It is volatile because a cell's constructor publishes its words with plain
-   * stores (the map's publication orders them for map readers; this field must do the same for
-   * handle readers). Written only on the slow path; a volatile read costs a plain load on x86.
-   */
-  private final class Handle implements Counter {
-    private final K key;
-    private volatile Cell<K> cell;
-
-    Handle(K key) {
-      this.key = key;
-    }
-
-    @Override
-    public boolean increment() {
-      return increment(1L);
-    }
-
-    @Override
-    public boolean increment(long delta) {
-      if (delta > Cell.SLOT_LIMIT || delta < -Cell.SLOT_LIMIT || delta == 0) {
-        return incrementUnusual(key, delta);
-      }
-      if ((lifecycle & CLOSED) != 0) {
-        return false;
-      }
-      Cell<K> current = cell;
-      if (current != null) {
-        int result = current.add(delta);
-        if (result == Cell.ADDED) {
-          return true;
-        }
-        boolean recorded = incrementSlow(key, delta, current, result);
-        cell = table.get(key);
-        return recorded;
-      }
-      boolean recorded = incrementSlow(key, delta, null, Cell.DEAD);
-      cell = table.get(key);
-      return recorded;
-    }
-
-    @Override
-    public String toString() {
-      return "StatBuffer.Counter[" + config.name + ", " + key + "]";
-    }
-  }
 
   /**
    * Returns the count buffered for {@code key} and not yet taken for flushing. The read is not
@@ -489,7 +262,7 @@ public final class StatBuffer<K> implements AutoCloseable {
     requireNonNull(key, "key");
     List<CompletableFuture<Void>> waits = new ArrayList<>();
     List<Delivery<K>> retries = new ArrayList<>();
-    List<Delivery<K>> out = underHandOverLock((batcher, list) -> {
+    List<Delivery<K>> out = increments.underHandOverLock((batcher, list) -> {
       // Earlier counts of this key still on their way (awaiting a retry, or handed over by a
       // drain a moment ago) are part of "flush this key": wait for them too.
       deliveries.collect(key, waits, retries);
@@ -511,7 +284,7 @@ public final class StatBuffer<K> implements AutoCloseable {
    */
   public CompletableFuture<Void> flushAll() {
     List<CompletableFuture<Void>> waits = new ArrayList<>();
-    List<Delivery<K>> out = underHandOverLock((batcher, list) -> {
+    List<Delivery<K>> out = increments.underHandOverLock((batcher, list) -> {
       deliveries.collect(null, waits, null);
       long idle = drain.idleTick(drain.nowTick());
       for (Cell<K> cell : table.values()) {
@@ -611,7 +384,7 @@ public final class StatBuffer<K> implements AutoCloseable {
   }
 
   private void dump() {
-    List<Delivery<K>> out = underHandOverLock((batcher, list) -> {
+    List<Delivery<K>> out = increments.underHandOverLock((batcher, list) -> {
       // Retries waiting out a backoff go again now. (A retry scheduled after this sees the
       // close and re-sends itself: see Deliveries.failed.)
       deliveries.collect(null, new ArrayList<>(), list);
