@@ -1,5 +1,6 @@
 package dev.statbuffer;
 
+import java.util.List;
 import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
 
@@ -23,6 +24,10 @@ final class Config {
   final long pressureKeys;
   final int maxBatchSize;
   final long shutdownTimeoutNanos;
+  /** How long one handler call may run before it is abandoned and retried; 0: no limit. */
+  final long flushTimeoutNanos;
+  /** Closed by close() after the dump, in order. */
+  final List<AutoCloseable> closeAfterDump;
   /** The user's executor, or null for the buffer's own threads. */
   final Executor executor;
   final Scheduler scheduler;
@@ -40,7 +45,8 @@ final class Config {
 
   Config(String name, long intervalNanos, long jitterNanos, long backoffNanos,
       long maxBackoffNanos, int maxAttempts, long maxKeys, int maxBatchSize,
-      long shutdownTimeoutNanos, Executor executor, Scheduler scheduler, Ticker ticker,
+      long shutdownTimeoutNanos, long flushTimeoutNanos, List<AutoCloseable> closeAfterDump,
+      Executor executor, Scheduler scheduler, Ticker ticker,
       boolean shutdownHook, BufferListener listener) {
     this.name = name;
     this.intervalNanos = intervalNanos;
@@ -50,6 +56,8 @@ final class Config {
     this.pressureKeys = (maxKeys == Long.MAX_VALUE) ? Long.MAX_VALUE : maxKeys - (maxKeys / 8);
     this.maxBatchSize = maxBatchSize;
     this.shutdownTimeoutNanos = shutdownTimeoutNanos;
+    this.flushTimeoutNanos = flushTimeoutNanos;
+    this.closeAfterDump = closeAfterDump;
     this.executor = executor;
     this.scheduler = scheduler;
     this.ticker = ticker;

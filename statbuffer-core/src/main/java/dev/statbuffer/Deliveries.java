@@ -7,6 +7,7 @@ import java.util.HashMap;
 import java.util.HexFormat;
 import java.util.Iterator;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
@@ -44,11 +45,14 @@ final class Deliveries<K> {
   private final Config config;
   private final Target<K> target;
   private final Executor executor;
+  private final Threads.Pool pool;
   private final PendingKeys pending;
   private final BufferListener listener;
   private final AtomicBoolean listenerFailed = new AtomicBoolean();
   private final FailureLog failureLog;
   private final Set<Delivery<K>> inFlight = ConcurrentHashMap.newKeySet();
+  /** Deliveries an increment made, on their way to the executor through the scheduler. */
+  private final Set<Later> queued = ConcurrentHashMap.newKeySet();
   /** The delivery whose handler runs on this thread, so close() from a handler skips it. */
   private final ThreadLocal<Delivery<K>> running = new ThreadLocal<>();
   /** The executor task running on this thread, so close() from a handler can release its rest. */
@@ -65,13 +69,19 @@ final class Deliveries<K> {
   private volatile boolean closing;
   private volatile long closeDeadline;
 
-  Deliveries(Config config, Target<K> target, Executor executor, PendingKeys pending) {
+  Deliveries(Config config, Target<K> target, Executor executor, Threads.Pool pool,
+      PendingKeys pending) {
     this.config = config;
+    this.pool = pool;
     this.target = target;
     this.executor = executor;
     this.pending = pending;
     this.listener = config.listener;
     this.failureLog = new FailureLog(config.name, config.ticker);
+  }
+
+  Ticker ticker() {
+    return config.ticker;
   }
 
   Target<K> target() {
@@ -146,6 +156,60 @@ final class Deliveries<K> {
     }
   }
 
+  /**
+   * Submits deliveries from a thread that must not run a handler (one calling {@code increment}),
+   * through the scheduler: a direct executor would otherwise run the handler on the caller.
+   */
+  void submitLater(List<Delivery<K>> deliveries) {
+    if (deliveries.isEmpty()) {
+      return;
+    }
+    Later later = new Later(deliveries);
+    queued.add(later);
+    if (closing) {
+      later.run(); // close() may have looked at the queue before the add
+      return;
+    }
+    try {
+      config.scheduler.schedule(later, 0);
+    } catch (RuntimeException e) {
+      LOGGER.log(Level.ERROR, "StatBuffer '" + config.name + "': the scheduler refused a "
+          + "hand-over; submitting it on this thread", e);
+      later.run();
+    }
+  }
+
+  /**
+   * Submits now whatever {@link #submitLater} queued on the scheduler and it has not run yet:
+   * flush and close must not wait for a scheduler that a test drives by hand.
+   */
+  void submitQueued() {
+    for (Later later : queued) {
+      later.run();
+    }
+  }
+
+  /**
+   * Deliveries queued on the scheduler by {@link #submitLater}; whoever runs it first (the
+   * scheduler, flush or close) submits them, once.
+   */
+  private final class Later extends AtomicBoolean implements Runnable {
+    private static final long serialVersionUID = 1L;
+    private final transient List<Delivery<K>> deliveries;
+
+    Later(List<Delivery<K>> deliveries) {
+      this.deliveries = deliveries;
+    }
+
+    @Override
+    public void run() {
+      if (compareAndSet(false, true)) {
+        queued.remove(this);
+        submit(deliveries);
+      }
+    }
+  }
+
   private void deliverAll(List<Delivery<K>> deliveries) {
     Task<K> current = new Task<>(deliveries);
     Task<K> outer = task.get();
@@ -201,23 +265,39 @@ final class Deliveries<K> {
     FlushEvent event = new FlushEvent();
     event.begin();
     long started = config.ticker.read();
+    Call call = watch(delivery, attempt);
     try {
       target.flush(delivery, attempt);
+    } catch (RejectedKeysException e) {
+      commit(event, delivery, attempt, e);
+      if (call.returned()) {
+        partlyDelivered(delivery, attempt, e, config.ticker.read() - started);
+      }
+      return;
     } catch (Exception e) {
       commit(event, delivery, attempt, e);
-      failed(delivery, e, config.ticker.read() - started);
+      if (call.returned()) {
+        failed(delivery, e, config.ticker.read() - started);
+      }
       return;
     } catch (Error e) {
       commit(event, delivery, attempt, e);
-      failed(delivery, new RuntimeException("handler threw an Error", e),
-          config.ticker.read() - started);
+      if (call.returned()) {
+        failed(delivery, new RuntimeException("handler threw an Error", e),
+            config.ticker.read() - started);
+      }
       throw e;
     } finally {
       running.set(outer);
     }
     long took = config.ticker.read() - started;
     commit(event, delivery, attempt, null);
+    if (!call.returned() && !delivery.isPending()) {
+      return; // abandoned, and settled since: by its retry, or dropped
+    }
     if (delivery.casState(Delivery.PENDING, Delivery.DELIVERED)) {
+      // An abandoned call that succeeds late settles the count; its retry is not needed.
+      cancelRetryTimer(delivery);
       addSaturated(deliveredSum, delivery.sum);
       flushes.incrementAndGet();
       failureLog.delivered();
@@ -231,11 +311,141 @@ final class Deliveries<K> {
       // Last: close() returns once nothing is in flight, so the listener has heard of it by then.
       settle(delivery);
       delivery.done.complete(null);
-    } else {
+    } else if (delivery.isDropped()) {
       LOGGER.log(Level.WARNING, "StatBuffer '" + config.name + "': " + target.describe(delivery)
           + " was delivered after the shutdown timeout, when it had already been reported to "
           + "onDrop");
     }
+  }
+
+  /**
+   * Starts the flush timeout of one handler call: when it fires first, the call is abandoned, as a
+   * failed attempt with a {@link TimeoutException}, and its thread is interrupted.
+   */
+  private Call watch(Delivery<K> delivery, int attempt) {
+    Call call = new Call(Thread.currentThread());
+    if (config.flushTimeoutNanos > 0) {
+      try {
+        call.timer = config.scheduler.schedule(() -> {
+          if (call.abandon()) {
+            abandoned(delivery, attempt);
+          }
+        }, config.flushTimeoutNanos);
+      } catch (RuntimeException e) {
+        LOGGER.log(Level.WARNING, "StatBuffer '" + config.name + "': the scheduler refused a "
+            + "flush timeout; this call runs without one", e);
+      }
+    }
+    return call;
+  }
+
+  private void abandoned(Delivery<K> delivery, int attempt) {
+    pool.callAbandoned();
+    TimeoutException timeout = new TimeoutException("StatBuffer '" + config.name + "': "
+        + target.describe(delivery) + ", attempt " + attempt + ", was still running after the "
+        + "flushTimeout of " + TimeUnit.NANOSECONDS.toMillis(config.flushTimeoutNanos)
+        + " ms; abandoned, and retried on a fresh call");
+    failed(delivery, timeout, config.flushTimeoutNanos);
+  }
+
+  /**
+   * One handler call under a flush timeout. {@code state} decides, once, whether the call returned
+   * in time or was abandoned; the interrupt happens under the call's lock, and only while the
+   * call has not returned, so a pooled thread is never interrupted after it moved on.
+   */
+  private final class Call {
+    private static final int RUNNING = 0;
+    private static final int RETURNED = 1;
+    private static final int ABANDONED = 2;
+
+    private final Thread thread;
+    private int state;
+    volatile Future<?> timer;
+
+    Call(Thread thread) {
+      this.thread = thread;
+    }
+
+    /** On the timer: abandons the call if it is still running. */
+    synchronized boolean abandon() {
+      if (state != RUNNING) {
+        return false;
+      }
+      state = ABANDONED;
+      thread.interrupt();
+      return true;
+    }
+
+    /**
+     * On the handler's thread, when the call ends: true if it ended in time (its outcome counts);
+     * false if it was abandoned (its interrupt is cleared so it does not leak to the next task).
+     */
+    boolean returned() {
+      Future<?> t = timer;
+      if (t != null) {
+        t.cancel(/* mayInterruptIfRunning= */ false);
+      }
+      synchronized (this) {
+        if (state == RUNNING) {
+          state = RETURNED;
+          return true;
+        }
+      }
+      Thread.interrupted();
+      pool.abandonedCallReturned();
+      return false;
+    }
+  }
+
+  /**
+   * The handler applied the call except the keys it rejected for good: the rest is delivered, each
+   * rejected key is dropped at once under its own id, and nothing is retried. A report naming a
+   * key the call did not carry is a handler bug; the call counts as failed and is retried.
+   */
+  private void partlyDelivered(Delivery<K> delivery, int attempt, RejectedKeysException e,
+      long took) {
+    List<Target.Rejected<K>> rejected;
+    try {
+      rejected = target.rejected(delivery, e);
+    } catch (IllegalArgumentException invalid) {
+      failed(delivery, invalid, took);
+      return;
+    }
+    if (!delivery.casState(Delivery.PENDING, Delivery.DELIVERED)) {
+      if (!delivery.isDropped()) {
+        return; // a racing call (a retry of an abandoned one) settled it
+      }
+      LOGGER.log(Level.WARNING, "StatBuffer '" + config.name + "': " + target.describe(delivery)
+          + " was delivered (except " + rejected.size() + " rejected "
+          + FailureLog.plural(rejected.size(), "key") + ") after the shutdown timeout, when it"
+          + " had already been reported to onDrop");
+      return;
+    }
+    long rejectedSum = 0;
+    for (Target.Rejected<K> one : rejected) {
+      rejectedSum += one.count();
+    }
+    int appliedKeys = delivery.keys() - rejected.size();
+    long appliedSum = delivery.sum - rejectedSum;
+    addSaturated(deliveredSum, appliedSum);
+    if (appliedKeys > 0) {
+      flushes.incrementAndGet();
+      failureLog.delivered();
+      if (listener != null) {
+        try {
+          listener.delivered(config.name, appliedKeys, appliedSum, attempt, took);
+        } catch (RuntimeException | Error error) {
+          listenerFailed(error);
+        }
+      }
+    }
+    for (Target.Rejected<K> one : rejected) {
+      addSaturated(droppedSum, one.count());
+      dropped(delivery, one.id(), Map.of(one.key(), one.count()), one.count(), attempt,
+          one.cause(), () -> target.onDropRejected(one, attempt));
+    }
+    settle(delivery);
+    delivery.done.completeExceptionally(e);
   }
 
   /** Records the handler call in JFR, when a recording asks for it. */
@@ -316,32 +526,42 @@ final class Deliveries<K> {
       return;
     }
     addSaturated(droppedSum, delivery.sum);
+    dropped(delivery, delivery.id, delivery.counts(), delivery.sum, delivery.attempt, error,
+        () -> target.onDrop(delivery, delivery.attempt, error));
+    // Last: close() returns once nothing is in flight, so onDrop and the listener have run.
+    settle(delivery);
+    delivery.done.completeExceptionally(error);
+  }
+
+  /**
+   * Reports dropped counts (all of a delivery's, or one rejected key's) to JFR, {@code onDrop}
+   * and the listener; the caller has decided the outcome and counted the sum.
+   */
+  private void dropped(Delivery<K> delivery, String id, Map<K, Long> counts, long sum,
+      int attempts, Exception error, Runnable onDrop) {
     DropEvent event = new DropEvent();
     if (event.isEnabled()) {
       event.buffer = config.name;
-      event.batchId = delivery.id;
-      event.keys = delivery.keys();
-      event.sum = delivery.sum;
-      event.attempts = delivery.attempt;
+      event.batchId = id;
+      event.keys = counts.size();
+      event.sum = sum;
+      event.attempts = attempts;
       event.reason = String.valueOf(error);
       event.commit();
     }
     try {
-      target.onDrop(delivery, delivery.attempt, error);
+      onDrop.run();
     } catch (Exception | Error e) {
       LOGGER.log(Level.ERROR, "StatBuffer '" + config.name + "': onDrop threw for "
           + target.describe(delivery), e);
     }
     if (listener != null) {
       try {
-        listener.dropped(config.name, delivery.keys(), delivery.sum, error);
+        listener.dropped(config.name, counts.size(), sum, error);
       } catch (RuntimeException | Error e) {
         listenerFailed(e);
       }
     }
-    // Last: close() returns once nothing is in flight, so onDrop and the listener have run.
-    settle(delivery);
-    delivery.done.completeExceptionally(error);
   }
 
   /**

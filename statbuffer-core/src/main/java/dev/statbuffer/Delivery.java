@@ -99,6 +99,10 @@ final class Delivery<K> {
     return state == PENDING;
   }
 
+  boolean isDropped() {
+    return state == DROPPED;
+  }
+
   /** Decides the outcome; returns true if this call did. */
   boolean casState(int expect, int update) {
     return STATE.compareAndSet(this, expect, update);

@@ -6,9 +6,7 @@ import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.Executor;
 import java.util.concurrent.Future;
-import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.function.BooleanSupplier;
 
@@ -18,7 +16,7 @@ import java.util.function.BooleanSupplier;
  *
  * <h2>One drain at a time</h2>
  * {@code status} is a small state machine, as Caffeine's {@code drainStatus}: {@link #IDLE} ->
- * {@link #REQUIRED} (queued on the executor) -> {@link #PROCESSING_TO_IDLE} (running) ->
+ * {@link #REQUIRED} (queued on the scheduler) -> {@link #PROCESSING_TO_IDLE} (running) ->
  * {@link #IDLE}; a request while running moves it to {@link #PROCESSING_TO_REQUIRED}, and the
  * running drain queues another when it ends. So at most one drain runs, and a request is never
  * lost.
@@ -31,6 +29,12 @@ import java.util.function.BooleanSupplier;
  * with nothing in it is removed ("dead counters are removed"). Under pressure ({@code maxKeys}
  * nearly reached) it then hands over the oldest open windows early. Deliveries go to the executor
  * after the lock is released.
+ *
+ * <h2>Where it runs</h2>
+ * On the {@link Scheduler}'s thread (a wake-up runs it in place; a request from another thread
+ * queues it there with no delay), never in the handlers' executor: hand-over and {@code maxKeys}
+ * relief never wait behind handlers that hang (issue 12, finding 5), and never run on a thread
+ * that increments.
  *
  * <h2>Wake-ups, and why none is lost</h2>
  * The drain asks the {@link Scheduler} to wake it at the first non-empty bucket, but only while a
@@ -50,7 +54,7 @@ final class Drain<K> {
 
   /** No drain is queued or running. */
   static final int IDLE = 0;
-  /** A drain is queued on the executor. */
+  /** A drain is queued on the scheduler. */
   static final int REQUIRED = 1;
   /** A drain runs, and nothing asked for another. */
   static final int PROCESSING_TO_IDLE = 2;
@@ -76,7 +80,6 @@ final class Drain<K> {
   private final Config config;
   private final Cells<K> cells;
   private final Deliveries<K> deliveries;
-  private final Executor executor;
   private final BooleanSupplier closed;
   private final Runnable task = this::run;
   private final long origin;
@@ -91,12 +94,10 @@ final class Drain<K> {
   private volatile boolean pressure;
   private volatile Future<?> wakeFuture;
 
-  Drain(Config config, Cells<K> cells, Deliveries<K> deliveries, Executor executor,
-      BooleanSupplier closed) {
+  Drain(Config config, Cells<K> cells, Deliveries<K> deliveries, BooleanSupplier closed) {
     this.config = config;
     this.cells = cells;
     this.deliveries = deliveries;
-    this.executor = executor;
     this.closed = closed;
     this.tickNanos = config.tickNanos;
     this.origin = config.ticker.read();
@@ -143,7 +144,7 @@ final class Drain<K> {
     try {
       // Kept so close() can cancel it: a pending wake-up would keep a closed buffer reachable
       // from the shared timer for up to an interval.
-      wakeFuture = config.scheduler.schedule(this::schedule, delay);
+      wakeFuture = config.scheduler.schedule(this::wake, delay);
     } catch (RuntimeException e) {
       LOGGER.log(Level.ERROR, "StatBuffer '" + config.name + "': the scheduler refused a wake-up; "
           + "draining now", e);
@@ -159,7 +160,16 @@ final class Drain<K> {
     }
   }
 
-  /** Asks for a drain on the executor, unless one is queued or will be. */
+  /** A wake-up: drains on the scheduler's thread, unless a drain is queued or running. */
+  private void wake() {
+    if (STATUS.compareAndSet(this, IDLE, REQUIRED)) {
+      run();
+    } else {
+      schedule();
+    }
+  }
+
+  /** Asks for a drain on the scheduler, unless one is queued or will be. */
   void schedule() {
     for (;;) {
       int current = status;
@@ -186,15 +196,15 @@ final class Drain<K> {
 
   private void execute() {
     try {
-      executor.execute(task);
-    } catch (RejectedExecutionException e) {
-      STATUS.setVolatile(this, IDLE);
+      config.scheduler.schedule(task, 0);
+    } catch (RuntimeException e) {
       if (closed.getAsBoolean()) {
+        STATUS.setVolatile(this, IDLE);
         return; // close() dumps every cell itself
       }
-      LOGGER.log(Level.ERROR, "StatBuffer '" + config.name + "': the executor rejected the "
-          + "drain; trying again after the backoff", e);
-      config.scheduler.schedule(this::schedule, config.minDelayNanos());
+      LOGGER.log(Level.ERROR, "StatBuffer '" + config.name + "': the scheduler refused the "
+          + "drain; draining on this thread", e);
+      run();
     }
   }
 
@@ -297,27 +307,38 @@ final class Drain<K> {
       return;
     }
     long idle = idleTick(nowTick);
-    for (long tick = nowTick + 1; tick <= nowTick + TimingWheel.SIZE; tick++) {
-      if (cells.openWindows() <= target) {
-        return;
-      }
-      Cell<K> cell = cells.wheel.take(tick);
-      while (cell != null) {
-        Cell<K> next = cell.next;
-        cell.next = null;
-        long word = cell.word();
-        if (Cell.isDead(word)) {
-          // retired: it leaves the wheel
-        } else if (!Cell.isOpen(word) || Cell.distance(word, tick) > 0
-            || cells.openWindows() <= target) {
-          // Dormant, due in a later turn (younger than what comes next), or enough room.
-          cells.wheel.relink(cell, tick + Math.max(0, Cell.distance(word, tick)));
-        } else {
-          cells.handOver(cell, idle, batcher);
-          cells.wheel.relink(cell, idle);
+    // The first pass takes windows due within one turn of the wheel, oldest first. Windows of an
+    // interval longer than a turn are all due in later turns: the second pass takes those too,
+    // nearest bucket first (an earlier build had no second pass, so relief never handed over a
+    // window of an interval past about 40 s, and maxKeys refused every new key for good).
+    for (int pass = 0; pass < 2; pass++) {
+      for (long tick = nowTick + 1; tick <= nowTick + TimingWheel.SIZE; tick++) {
+        if (cells.openWindows() <= target) {
+          return;
         }
-        cell = next;
+        relieveBucket(tick, idle, target, pass == 0, batcher);
       }
+    }
+  }
+
+  private void relieveBucket(long tick, long idle, long target, boolean thisTurnOnly,
+      Batcher<K> batcher) {
+    Cell<K> cell = cells.wheel.take(tick);
+    while (cell != null) {
+      Cell<K> next = cell.next;
+      cell.next = null;
+      long word = cell.word();
+      if (Cell.isDead(word)) {
+        // retired: it leaves the wheel
+      } else if (!Cell.isOpen(word) || (thisTurnOnly && Cell.distance(word, tick) > 0)
+          || cells.openWindows() <= target) {
+        // Dormant, due in a later turn (younger than what comes next), or enough room.
+        cells.wheel.relink(cell, tick + Math.max(0, Cell.distance(word, tick)));
+      } else {
+        cells.handOver(cell, idle, batcher);
+        cells.wheel.relink(cell, idle);
+      }
+      cell = next;
     }
   }
 

@@ -52,6 +52,7 @@ final class Increments<K> {
   private final PendingKeys pending;
   private final Drain<K> drain;
   private final Deliveries<K> deliveries;
+  private final RefusalLog refusals;
 
   Increments(String name, Gate gate, Cells<K> cells, PendingKeys pending, Drain<K> drain,
       Deliveries<K> deliveries) {
@@ -62,6 +63,7 @@ final class Increments<K> {
     this.pending = pending;
     this.drain = drain;
     this.deliveries = deliveries;
+    this.refusals = new RefusalLog(name, pending.maxKeys(), deliveries.ticker());
   }
 
   /**
@@ -70,6 +72,7 @@ final class Increments<K> {
    * ({@link Cell#DEAD} when there was no cell).
    */
   boolean slow(K key, long delta, Cell<K> cell, int result) {
+    boolean waited = false;
     for (;;) {
       switch (result) {
         case Cell.ADDED:
@@ -82,7 +85,10 @@ final class Increments<K> {
           if (opened == Cell.ADDED) {
             return true;
           } else if (opened == REFUSED_NOW) {
-            return false;
+            if (waited || !pending.awaitRoom()) {
+              return refused(delta);
+            }
+            waited = true;
           } else if (opened == Cell.DEAD) {
             result = Cell.DEAD;
             continue;
@@ -105,10 +111,15 @@ final class Increments<K> {
             int made = makeCell(key, delta);
             if (made == MADE) {
               return true;
+            } else if (made == REFUSED) {
+              if (waited || !pending.awaitRoom()) {
+                return refused(delta);
+              }
+              waited = true; // outside the gate: close() never waits for this
             } else if (made != RETRY) {
               return false;
             }
-            continue; // another writer made one: look it up
+            continue; // another writer made one (or room was made): look it up
           }
           break;
         default:
@@ -154,7 +165,10 @@ final class Increments<K> {
     }
   }
 
-  /** Reserves a pending window for a new one; false (counted, reported) at {@code maxKeys}. */
+  /**
+   * Reserves a pending window for a new one; false at {@code maxKeys}, after asking for relief
+   * (the caller may wait for room, outside the gate, and try again, or call {@link #refused}).
+   */
   private boolean reserve(long delta) {
     switch (pending.reserve()) {
       case PendingKeys.RESERVED:
@@ -164,11 +178,18 @@ final class Increments<K> {
         return true;
       case PendingKeys.REFUSED:
         drain.requestRelief();
-        deliveries.rejected(delta);
         return false;
       default:
         throw new IllegalStateException("Invalid reservation");
     }
+  }
+
+  /** Refuses an increment for good at {@code maxKeys}: counted, logged, reported; false. */
+  private boolean refused(long delta) {
+    pending.refused();
+    refusals.refused(delta);
+    deliveries.rejected(delta);
+    return false;
   }
 
   /** Makes a cell for {@code key} holding {@code delta}. */
@@ -201,19 +222,24 @@ final class Increments<K> {
     if (delta == 0) {
       return !gate.isClosed();
     }
-    List<Delivery<K>> out;
-    if (!gate.enter()) {
-      return false;
-    }
-    try {
-      if (!reserve(delta)) {
+    List<Delivery<K>> out = null;
+    for (boolean waited = false; out == null; waited = true) {
+      if (!gate.enter()) {
         return false;
       }
-      out = underHandOverLock((batcher, list) -> list.add(deliveries.newKeyDelivery(key, delta)));
-    } finally {
-      gate.exit();
+      try {
+        if (reserve(delta)) {
+          out = underHandOverLock(
+              (batcher, list) -> list.add(deliveries.newKeyDelivery(key, delta)));
+        }
+      } finally {
+        gate.exit();
+      }
+      if (out == null && (waited || !pending.awaitRoom())) {
+        return refused(delta);
+      }
     }
-    deliveries.submit(out); // outside the lock and the slow path: it may run the handler here
+    deliveries.submitLater(out); // never the handler on the caller's thread (finding 9)
     return true;
   }
 
@@ -229,7 +255,7 @@ final class Increments<K> {
     } finally {
       gate.exit();
     }
-    deliveries.submit(out);
+    deliveries.submitLater(out);
     return true;
   }
 

@@ -94,8 +94,9 @@ public final class StatBuffer<K> implements AutoCloseable {
     this.pending = new PendingKeys(config.maxKeys, config.pressureKeys);
     this.cells = new Cells<>(pending);
     this.table = cells.map;
-    this.deliveries = new Deliveries<>(config, target, executor, pending);
-    this.drain = new Drain<>(config, cells, deliveries, executor, this::isClosed);
+    this.deliveries = new Deliveries<>(config, target, executor, new Threads.Pool(ownedExecutor),
+        pending);
+    this.drain = new Drain<>(config, cells, deliveries, this::isClosed);
     this.increments = new Increments<>(config.name, new LifecycleGate(), cells, pending, drain,
         deliveries);
     if (config.shutdownHook) {
@@ -131,7 +132,10 @@ public final class StatBuffer<K> implements AutoCloseable {
    * Adds {@code delta} (which may be negative) to {@code key}'s count.
    *
    * <p>On a key with an open window this takes no lock and allocates nothing. It never runs a
-   * handler and never waits for one.
+   * handler, on any executor. The one wait: a key without an open window when {@code maxKeys}
+   * windows are pending waits up to 20 ms for deliveries to make room (not at all while the
+   * handler makes no progress), so a healthy burst of new keys is slowed to the handler's pace
+   * instead of refused.
    *
    * @param key the key, not null
    * @param delta the amount to add
@@ -273,6 +277,7 @@ public final class StatBuffer<K> implements AutoCloseable {
     });
     deliveries.submit(retries);
     deliveries.submit(out);
+    deliveries.submitQueued();
     return completion(waits, out);
   }
 
@@ -292,6 +297,7 @@ public final class StatBuffer<K> implements AutoCloseable {
       }
     });
     deliveries.submit(out);
+    deliveries.submitQueued();
     return completion(waits, out);
   }
 
@@ -370,6 +376,7 @@ public final class StatBuffer<K> implements AutoCloseable {
         ownedExecutor.shutdown();
       }
       removeShutdownHook();
+      closeResources();
       terminated.complete(null);
     }
   }
@@ -393,6 +400,19 @@ public final class StatBuffer<K> implements AutoCloseable {
       }
     });
     deliveries.submit(out);
+    deliveries.submitQueued();
+  }
+
+  /** Closes what {@link Builder#closeAfterDump} was given, in order, after the dump. */
+  private void closeResources() {
+    for (AutoCloseable resource : config.closeAfterDump) {
+      try {
+        resource.close();
+      } catch (Exception | Error e) {
+        Logs.logger().log(System.Logger.Level.ERROR, "StatBuffer '" + config.name
+            + "': closing " + resource + " after the dump failed", e);
+      }
+    }
   }
 
   private void removeShutdownHook() {
@@ -438,6 +458,7 @@ public final class StatBuffer<K> implements AutoCloseable {
    *   <li>{@code executor}: the buffer's own daemon threads (as many as cores, at least two,
    *       released when idle)
    *   <li>{@code shutdownTimeout}: 30 s
+   *   <li>{@code flushTimeout}: 30 s
    *   <li>{@code shutdownHook}: true
    *   <li>{@code ticker}: {@link Ticker#system()}; {@code scheduler}: {@link Scheduler#system()}
    *   <li>{@code listener}: none
@@ -461,6 +482,8 @@ public final class StatBuffer<K> implements AutoCloseable {
     private int maxBatchSize = 1000;
     private Executor executor;
     private Duration shutdownTimeout = Duration.ofSeconds(30);
+    private Duration flushTimeout = Duration.ofSeconds(30);
+    private final List<AutoCloseable> closeAfterDump = new ArrayList<>();
     private boolean shutdownHook = true;
     private Ticker ticker = Ticker.system();
     private Scheduler scheduler = Scheduler.system();
@@ -547,8 +570,10 @@ public final class StatBuffer<K> implements AutoCloseable {
 
     /**
      * Bounds the pending windows (open, or handed over and not yet delivered). Near the bound the
-     * oldest windows are handed over early; at the bound, increments of keys without an open
-     * window return false and count in {@link BufferStats#rejected()}.
+     * oldest windows are handed over early; at the bound, an increment of a key without an open
+     * window waits up to 20 ms for deliveries to make room (not at all while the handler makes no
+     * progress), then returns false, counts in {@link BufferStats#rejected()} and is logged (the
+     * first refusal, then at most one summary line every 5 s).
      *
      * @param maxKeys at least 1; default unlimited
      * @return this builder
@@ -577,11 +602,12 @@ public final class StatBuffer<K> implements AutoCloseable {
     }
 
     /**
-     * Sets where handlers (and the buffer's drain) run. The buffer never shuts down an executor
-     * it was given. A direct executor ({@code Runnable::run}) runs handlers on whichever thread
-     * hands counts over: the scheduler's timer thread, or a thread calling {@code flush},
-     * {@code flushAll} or {@code close}. That suits tests; in production a slow handler would then
-     * hold up the timer that every buffer shares.
+     * Sets where handlers run. The buffer never shuts down an executor it was given. Hand-over
+     * (the drain) runs on the {@linkplain #scheduler scheduler}'s thread, never here, so handlers
+     * that hang never stop it. A direct executor ({@code Runnable::run}) runs handlers on whichever
+     * thread hands counts over: the scheduler's timer thread, or a thread calling {@code flush},
+     * {@code flushAll} or {@code close} (never one calling {@code increment}). That suits tests;
+     * in production a slow handler would then hold up the timer that every buffer shares.
      *
      * @param executor the executor; default: the buffer's own daemon threads
      * @return this builder
@@ -599,6 +625,39 @@ public final class StatBuffer<K> implements AutoCloseable {
      */
     public Builder shutdownTimeout(Duration timeout) {
       this.shutdownTimeout = requireNonNegative("shutdownTimeout", timeout);
+      return this;
+    }
+
+    /**
+     * Sets how long one handler call may run. A call still running then counts as a failed
+     * attempt: it is retried on a fresh call after the backoff, and its thread is interrupted
+     * (drivers and pools that honour interrupts give up their wait). If the abandoned call still
+     * returns normally before the count is settled, the count is delivered; so with a handler
+     * that is not idempotent, a call that ends up succeeding after its timeout may have been
+     * retried too. The sinks of this project apply a batch id once, which makes a late commit of
+     * an abandoned call harmless. While calls are abandoned, the buffer's own executor adds a
+     * thread for each (up to as many again), so healthy calls keep running.
+     *
+     * @param timeout positive, or zero for no limit; default 30 s
+     * @return this builder
+     */
+    public Builder flushTimeout(Duration timeout) {
+      this.flushTimeout = requireNonNegative("flushTimeout", timeout);
+      return this;
+    }
+
+    /**
+     * Closes {@code resource} when the buffer closes, after the dump: typically the connection pool
+     * the handler writes through. An application that closes its pool in a shutdown hook of its
+     * own races the buffer's hook, and the dump then fails; handing the pool to the buffer orders
+     * the two. Resources close in the order they were added; what one throws is logged, and the
+     * rest still close.
+     *
+     * @param resource closed once, after the buffer's last delivery or drop
+     * @return this builder
+     */
+    public Builder closeAfterDump(AutoCloseable resource) {
+      closeAfterDump.add(requireNonNull(resource, "resource"));
       return this;
     }
 
@@ -676,7 +735,8 @@ public final class StatBuffer<K> implements AutoCloseable {
     private Config config() {
       return new Config(nameOrDefault(), interval.toNanos(), jitter.toNanos(), backoff.toNanos(),
           maxBackoff.toNanos(), maxAttempts, maxKeys, maxBatchSize, shutdownTimeout.toNanos(),
-          executor, scheduler, ticker, shutdownHook, listener);
+          flushTimeout.toNanos(), List.copyOf(closeAfterDump), executor, scheduler, ticker,
+          shutdownHook, listener);
     }
 
     private String nameOrDefault() {

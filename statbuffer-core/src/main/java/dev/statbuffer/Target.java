@@ -1,6 +1,14 @@
 package dev.statbuffer;
 
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.HexFormat;
+import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * Where handed-over counts go: a {@link FlushHandler} that takes one key at a time, or a
@@ -19,6 +27,18 @@ sealed interface Target<K> permits Target.PerKey, Target.Batched {
 
   /** Calls the handler's {@code onDrop}; the caller guards what it throws. */
   void onDrop(Delivery<K> delivery, int attempts, Exception lastError);
+
+  /**
+   * The keys a handler reported as {@linkplain RejectedKeysException rejected for good}, with
+   * their counts and the ids they are dropped under.
+   *
+   * @throws IllegalArgumentException if the report names a key the call did not carry, or an id
+   *     twice, or the batch's own id
+   */
+  List<Rejected<K>> rejected(Delivery<K> delivery, RejectedKeysException report);
+
+  /** Calls the handler's {@code onDrop} for one rejected key; the caller guards what it throws. */
+  void onDropRejected(Rejected<K> rejected, int attempts);
 
   /** Names the delivery in log lines. */
   String describe(Delivery<K> delivery);
@@ -48,6 +68,23 @@ sealed interface Target<K> permits Target.PerKey, Target.Batched {
     @Override
     public void onDrop(Delivery<K> delivery, int attempts, Exception lastError) {
       handler.onDrop(delivery.key, delivery.count, lastError);
+    }
+
+    @Override
+    public List<Rejected<K>> rejected(Delivery<K> delivery, RejectedKeysException report) {
+      // A per-key call carries one key: the report is about it, whatever key it names.
+      Exception cause = report.rejections().get(0).cause();
+      for (RejectedKeysException.Rejection rejection : report.rejections()) {
+        if (delivery.key.equals(rejection.key())) {
+          cause = rejection.cause();
+        }
+      }
+      return List.of(new Rejected<>(null, delivery.key, delivery.count, cause));
+    }
+
+    @Override
+    public void onDropRejected(Rejected<K> rejected, int attempts) {
+      handler.onDrop(rejected.key(), rejected.count(), rejected.cause());
     }
 
     @Override
@@ -81,11 +118,74 @@ sealed interface Target<K> permits Target.PerKey, Target.Batched {
     }
 
     @Override
+    public List<Rejected<K>> rejected(Delivery<K> delivery, RejectedKeysException report) {
+      Map<K, Long> counts = delivery.counts();
+      List<RejectedKeysException.Rejection> rejections = report.rejections();
+      List<Rejected<K>> out = new ArrayList<>(rejections.size());
+      Set<String> ids = new HashSet<>();
+      for (int i = 0; i < rejections.size(); i++) {
+        RejectedKeysException.Rejection rejection = rejections.get(i);
+        Long count = counts.get(rejection.key());
+        if (count == null) {
+          throw new IllegalArgumentException("the handler reported key " + rejection.key()
+              + " rejected, but batch " + delivery.id + " does not carry it", report);
+        }
+        String id = (rejection.id() != null) ? rejection.id() : derivedId(delivery.id, i);
+        if (id.equals(delivery.id) || !ids.add(id)) {
+          throw new IllegalArgumentException("the handler reported key " + rejection.key()
+              + " rejected under id " + id + ", which is the batch's own id or another"
+              + " rejection's", report);
+        }
+        @SuppressWarnings("unchecked") // the key is one of the batch's (counts.get found it)
+        K key = (K) rejection.key();
+        out.add(new Rejected<>(id, key, count, rejection.cause()));
+      }
+      return out;
+    }
+
+    @Override
+    public void onDropRejected(Rejected<K> rejected, int attempts) {
+      handler.onDrop(new Batch<>(rejected.id(), Map.of(rejected.key(), rejected.count()),
+          Math.max(1, attempts)), rejected.cause());
+    }
+
+    /**
+     * The id a rejected key is dropped under when the handler gives none: the batch id and the
+     * key's place in the report, so the same report gives the same ids.
+     */
+    static String derivedId(String batchId, int index) {
+      String id = batchId + "-x" + Integer.toString(index, 36);
+      if (id.length() <= 64) {
+        return id;
+      }
+      // Only ids from elsewhere (a replay) are this long: keep a digest of the batch id instead.
+      try {
+        byte[] digest = MessageDigest.getInstance("SHA-256")
+            .digest(batchId.getBytes(StandardCharsets.UTF_8));
+        return HexFormat.of().formatHex(digest, 0, 24) + "-x" + Integer.toString(index, 36);
+      } catch (NoSuchAlgorithmException e) {
+        throw new IllegalStateException("SHA-256 is missing", e);
+      }
+    }
+
+    @Override
     public String describe(Delivery<K> delivery) {
       return "batch " + delivery.id + " (" + delivery.keys() + " "
           + FailureLog.plural(delivery.keys(), "key") + ")";
     }
   }
+
+  /**
+   * One key a handler rejected for good: the id its count is dropped under (null for a per-key
+   * handler), the key, its count and the store's reason.
+   *
+   * @param id the id of the drop, or null
+   * @param key the key
+   * @param count its count
+   * @param cause the store's reason
+   * @param <K> the key type
+   */
+  record Rejected<K>(String id, K key, long count, Exception cause) {}
 
   /**
    * One call's view of a delivery: its id, counts and attempt number, none of which ever change.

@@ -28,6 +28,48 @@ final class Threads {
     return pool;
   }
 
+  /**
+   * The handlers' pool as the flush timeout sees it: while calls are abandoned (still running, and
+   * holding their threads), the buffer's own pool gets a thread for each, up to as many again as
+   * it has, so a store that hangs some calls does not starve the rest. A user's executor is left
+   * as it is. Thread-safe.
+   */
+  static final class Pool {
+    private final ThreadPoolExecutor owned;
+    private final int base;
+    private int abandoned;
+
+    /** @param owned the buffer's own pool, or null for a user's executor */
+    Pool(ExecutorService owned) {
+      this.owned = (owned instanceof ThreadPoolExecutor tpe) ? tpe : null;
+      this.base = (this.owned != null) ? this.owned.getMaximumPoolSize() : 0;
+    }
+
+    synchronized void callAbandoned() {
+      abandoned++;
+      resize();
+    }
+
+    synchronized void abandonedCallReturned() {
+      abandoned--;
+      resize();
+    }
+
+    private void resize() {
+      if (owned == null) {
+        return;
+      }
+      int size = base + Math.min(base, Math.max(0, abandoned));
+      if (size > owned.getMaximumPoolSize()) {
+        owned.setMaximumPoolSize(size);
+        owned.setCorePoolSize(size);
+      } else if (size < owned.getMaximumPoolSize()) {
+        owned.setCorePoolSize(size);
+        owned.setMaximumPoolSize(size);
+      }
+    }
+  }
+
   /** The (unstarted) JVM shutdown hook that closes a buffer. */
   static Thread newShutdownHook(String bufferName, Runnable close) {
     return new Thread(close, "statbuffer-" + bufferName + "-shutdown");

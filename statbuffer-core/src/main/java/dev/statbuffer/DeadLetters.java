@@ -1,0 +1,408 @@
+package dev.statbuffer;
+
+import static java.util.Objects.requireNonNull;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.security.SecureRandom;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.zip.CRC32C;
+
+/**
+ * A dead-letter file: every count a buffer drops (after {@code maxAttempts}, when
+ * {@code close()} runs out of its shutdown timeout, or because the store rejected its key) is
+ * appended to it with its batch id and the reason, and forced to disk before {@code onDrop} runs.
+ * {@link #replay} applies the file through a sink later, under the original batch ids, so a sink
+ * that applies a batch id once (the JDBC and Redis sinks of this project) counts each dropped
+ * count exactly once, however often the file is replayed, and even when the dropped call did
+ * commit after all (a handler still running when the shutdown timeout ended).
+ *
+ * <pre>{@code
+ * StatBuffer<String> views = StatBuffer.newBuilder()
+ *     .buildBatched(DeadLetters.recording(sink, Path.of("views.dead"), KeyCodec.utf8()));
+ * // later, once the store is healthy again:
+ * DeadLetters.replay(Path.of("views.dead"), KeyCodec.utf8(), sink);
+ * }</pre>
+ *
+ * <h2>File format</h2>
+ * A header ({@code SBDL}, format version 1), then one record per dropped batch: its length, a
+ * CRC-32C of its bytes, and the bytes (batch id, time, reason, and each key's codec bytes with its
+ * count). A process killed in the middle of an append leaves a torn last record: readers ignore
+ * it, and the next append in a process cuts it off first. A record that fails its checksum
+ * anywhere else makes {@link #read} throw, naming the file and the offset: a damaged file never
+ * gives wrong counts.
+ *
+ * <p>Thread-safe: appends to one file are serialized within the JVM and, with a file lock, across
+ * processes.
+ */
+public final class DeadLetters {
+  private static final byte[] MAGIC = {'S', 'B', 'D', 'L'};
+  private static final int VERSION = 1;
+  private static final int HEADER = MAGIC.length + Integer.BYTES;
+  private static final int MAX_REASON = 2000;
+  private static final int MAX_RECORD = 256 << 20;
+  /** Files this JVM has appended to (and so checked for a torn tail), with their locks. */
+  private static final Map<Path, Object> OPENED = new ConcurrentHashMap<>();
+  private static final String ID_PREFIX = newIdPrefix();
+  private static final AtomicLong IDS = new AtomicLong();
+
+  private DeadLetters() {}
+
+  /**
+   * One dropped batch, as the file keeps it.
+   *
+   * @param id the batch id it was dropped under (replays use it)
+   * @param counts the dropped counts, by key, in the order they were written
+   * @param reason what the buffer said when it dropped them
+   * @param droppedAt when
+   * @param <K> the key type
+   */
+  public record DeadLetter<K>(String id, Map<K, Long> counts, String reason, Instant droppedAt) {
+    /** Copies the counts. */
+    public DeadLetter {
+      requireNonNull(id, "id");
+      counts = Collections.unmodifiableMap(new LinkedHashMap<>(counts));
+      requireNonNull(reason, "reason");
+      requireNonNull(droppedAt, "droppedAt");
+    }
+  }
+
+  /**
+   * What a replay applied.
+   *
+   * @param batches batches handed to the sink
+   * @param keys keys in them
+   * @param sum the sum of their counts
+   */
+  public record Replayed(int batches, long keys, long sum) {}
+
+  /**
+   * Wraps a batch handler so that what it drops is appended to {@code file} first; then its own
+   * {@code onDrop} runs.
+   *
+   * @param handler the handler
+   * @param file the dead-letter file; created with its directory if missing
+   * @param codec turns the keys into bytes
+   * @param <K> the key type
+   * @return a handler to build the buffer with
+   */
+  public static <K> BatchFlushHandler<K> recording(BatchFlushHandler<K> handler, Path file,
+      KeyCodec<K> codec) {
+    requireNonNull(handler, "handler");
+    Path target = file.toAbsolutePath().normalize();
+    requireNonNull(codec, "codec");
+    return new BatchFlushHandler<>() {
+      @Override
+      public void flush(FlushBatch<K> batch) throws Exception {
+        handler.flush(batch);
+      }
+
+      @Override
+      public void onDrop(FlushBatch<K> batch, Exception lastError) {
+        appendOrLog(target, codec, batch.id(), batch.counts(), lastError);
+        handler.onDrop(batch, lastError);
+      }
+
+      @Override
+      public String toString() {
+        return handler + " (dead letters: " + target + ")";
+      }
+    };
+  }
+
+  /**
+   * Wraps a per-key handler so that what it drops is appended to {@code file} first, each count
+   * under an id of its own; then its own {@code onDrop} runs.
+   *
+   * @param handler the handler
+   * @param file the dead-letter file; created with its directory if missing
+   * @param codec turns the keys into bytes
+   * @param <K> the key type
+   * @return a handler to build the buffer with
+   */
+  public static <K> FlushHandler<K> recording(FlushHandler<K> handler, Path file,
+      KeyCodec<K> codec) {
+    requireNonNull(handler, "handler");
+    Path target = file.toAbsolutePath().normalize();
+    requireNonNull(codec, "codec");
+    return new FlushHandler<>() {
+      @Override
+      public void flush(K key, long count) throws Exception {
+        handler.flush(key, count);
+      }
+
+      @Override
+      public void onDrop(K key, long count, Exception lastError) {
+        String id = ID_PREFIX + Long.toString(IDS.incrementAndGet(), 36);
+        appendOrLog(target, codec, id, Map.of(key, count), lastError);
+        handler.onDrop(key, count, lastError);
+      }
+    };
+  }
+
+  /**
+   * Appends one dropped batch to {@code file} and forces it to disk.
+   *
+   * @param file the dead-letter file; created with its directory if missing
+   * @param codec turns the keys into bytes
+   * @param id the batch id
+   * @param counts the counts
+   * @param reason why they were dropped, or null
+   * @param <K> the key type
+   * @throws IOException if the file cannot be written
+   */
+  public static <K> void append(Path file, KeyCodec<K> codec, String id, Map<K, Long> counts,
+      Exception reason) throws IOException {
+    byte[] record = encode(codec, id, counts, reason);
+    Path target = file.toAbsolutePath().normalize();
+    Object lock = OPENED.computeIfAbsent(target, p -> new Object());
+    synchronized (lock) {
+      Path parent = target.getParent();
+      if (parent != null) {
+        Files.createDirectories(parent);
+      }
+      try (FileChannel channel = FileChannel.open(target, StandardOpenOption.CREATE,
+          StandardOpenOption.WRITE, StandardOpenOption.READ);
+          FileLock ignored = channel.lock()) {
+        long end = validEnd(channel, target);
+        if (end < channel.size()) {
+          Logs.logger().log(System.Logger.Level.WARNING, "Dead-letter file " + target
+              + ": cut off a torn last record (" + (channel.size() - end) + " bytes) left by a "
+              + "process that died while appending");
+          channel.truncate(end);
+        }
+        if (end == 0) {
+          channel.write(ByteBuffer.allocate(HEADER).put(MAGIC).putInt(VERSION).flip(), 0);
+          end = HEADER;
+        }
+        ByteBuffer buffer = ByteBuffer.wrap(record);
+        long position = end;
+        while (buffer.hasRemaining()) {
+          position += channel.write(buffer, position);
+        }
+        channel.force(true);
+      }
+    }
+  }
+
+  /**
+   * Reads every dropped batch in {@code file}, ignoring a torn last record.
+   *
+   * @param file the dead-letter file
+   * @param codec decodes the keys
+   * @param <K> the key type
+   * @return the batches, in the order they were dropped (empty if the file does not exist)
+   * @throws IOException if the file cannot be read, is not a dead-letter file, or a record
+   *     other than the last fails its checksum
+   */
+  public static <K> List<DeadLetter<K>> read(Path file, KeyCodec<K> codec) throws IOException {
+    requireNonNull(codec, "codec");
+    if (!Files.exists(file)) {
+      return List.of();
+    }
+    List<DeadLetter<K>> out = new ArrayList<>();
+    try (FileChannel channel = FileChannel.open(file, StandardOpenOption.READ)) {
+      ByteBuffer all = channel.map(FileChannel.MapMode.READ_ONLY, 0, channel.size());
+      checkHeader(all, file);
+      while (all.remaining() >= 2 * Integer.BYTES) {
+        int start = all.position();
+        int length = all.getInt();
+        int crc = all.getInt();
+        if (length < 0 || length > MAX_RECORD || length > all.remaining()) {
+          tornOrCorrupt(all, start, file, "its length " + length + " runs past the end");
+          break;
+        }
+        byte[] bytes = new byte[length];
+        all.get(bytes);
+        if (crc(bytes) != crc) {
+          tornOrCorrupt(all, start, file, "its checksum does not match");
+          break;
+        }
+        out.add(decode(codec, bytes, file, start));
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Hands every batch in {@code file} to {@code sink} under its original id, in order. With a sink
+   * that applies a batch id once, replaying twice counts once. Stops at the first batch the sink
+   * fails (throwing what it threw); running the replay again resumes exactly.
+   *
+   * @param file the dead-letter file
+   * @param codec decodes the keys
+   * @param sink where the counts go
+   * @param <K> the key type
+   * @return what was handed to the sink
+   * @throws Exception what reading the file or the sink threw
+   */
+  public static <K> Replayed replay(Path file, KeyCodec<K> codec, BatchFlushHandler<K> sink)
+      throws Exception {
+    requireNonNull(sink, "sink");
+    int batches = 0;
+    long keys = 0;
+    long sum = 0;
+    for (DeadLetter<K> letter : read(file, codec)) {
+      if (letter.counts().isEmpty()) {
+        continue;
+      }
+      sink.flush(new Target.Batch<>(letter.id(), letter.counts(), 1));
+      batches++;
+      keys += letter.counts().size();
+      for (long count : letter.counts().values()) {
+        sum += count;
+      }
+    }
+    return new Replayed(batches, keys, sum);
+  }
+
+  private static <K> void appendOrLog(Path file, KeyCodec<K> codec, String id,
+      Map<K, Long> counts, Exception reason) {
+    try {
+      append(file, codec, id, counts, reason);
+    } catch (IOException | RuntimeException e) {
+      String message = "StatBuffer: could not append dropped batch " + id + " (" + counts.size()
+          + " keys) to the dead-letter file " + file + ": " + e;
+      Logs.logger().log(System.Logger.Level.ERROR, message, e);
+      System.err.println(message);
+    }
+  }
+
+  private static <K> byte[] encode(KeyCodec<K> codec, String id, Map<K, Long> counts,
+      Exception reason) {
+    byte[] idBytes = id.getBytes(StandardCharsets.UTF_8);
+    String text = String.valueOf(reason);
+    if (text.length() > MAX_REASON) {
+      text = text.substring(0, MAX_REASON) + "...";
+    }
+    byte[] reasonBytes = text.getBytes(StandardCharsets.UTF_8);
+    List<byte[]> keys = new ArrayList<>(counts.size());
+    int size = Integer.BYTES + idBytes.length + Long.BYTES + Integer.BYTES + reasonBytes.length
+        + Integer.BYTES;
+    for (K key : counts.keySet()) {
+      byte[] bytes = codec.encode(key);
+      keys.add(bytes);
+      size += Integer.BYTES + bytes.length + Long.BYTES;
+    }
+    ByteBuffer payload = ByteBuffer.allocate(size);
+    payload.putInt(idBytes.length).put(idBytes).putLong(System.currentTimeMillis())
+        .putInt(reasonBytes.length).put(reasonBytes).putInt(counts.size());
+    int i = 0;
+    for (long count : counts.values()) {
+      byte[] bytes = keys.get(i++);
+      payload.putInt(bytes.length).put(bytes).putLong(count);
+    }
+    byte[] body = payload.array();
+    return ByteBuffer.allocate(2 * Integer.BYTES + body.length).putInt(body.length)
+        .putInt(crc(body)).put(body).array();
+  }
+
+  private static <K> DeadLetter<K> decode(KeyCodec<K> codec, byte[] bytes, Path file,
+      int offset) throws IOException {
+    try {
+      ByteBuffer in = ByteBuffer.wrap(bytes);
+      String id = new String(take(in), StandardCharsets.UTF_8);
+      Instant at = Instant.ofEpochMilli(in.getLong());
+      String reason = new String(take(in), StandardCharsets.UTF_8);
+      int n = in.getInt();
+      Map<K, Long> counts = new LinkedHashMap<>();
+      for (int i = 0; i < n; i++) {
+        K key = codec.decode(take(in));
+        counts.merge(key, in.getLong(), Long::sum);
+      }
+      return new DeadLetter<>(id, counts, reason, at);
+    } catch (RuntimeException e) {
+      throw new IOException("Dead-letter file " + file + ": the record at offset " + offset
+          + " does not decode with " + codec + ": " + e, e);
+    }
+  }
+
+  private static byte[] take(ByteBuffer in) {
+    byte[] bytes = new byte[in.getInt()];
+    in.get(bytes);
+    return bytes;
+  }
+
+  /** The end of the last whole record (0 for an empty file); checks the header. */
+  private static long validEnd(FileChannel channel, Path file) throws IOException {
+    long size = channel.size();
+    if (size == 0) {
+      return 0;
+    }
+    ByteBuffer all = channel.map(FileChannel.MapMode.READ_ONLY, 0, size);
+    checkHeader(all, file);
+    while (all.remaining() >= 2 * Integer.BYTES) {
+      int start = all.position();
+      int length = all.getInt();
+      int crc = all.getInt();
+      if (length < 0 || length > all.remaining()) {
+        return start;
+      }
+      byte[] bytes = new byte[length];
+      all.get(bytes);
+      if (crc(bytes) != crc) {
+        if (all.hasRemaining()) {
+          throw new IOException("Dead-letter file " + file + ": the record at offset " + start
+              + " fails its checksum; the file is damaged (nothing was appended)");
+        }
+        return start;
+      }
+    }
+    return all.position();
+  }
+
+  private static void checkHeader(ByteBuffer all, Path file) throws IOException {
+    if (all.remaining() < HEADER) {
+      throw new IOException("Dead-letter file " + file + " is too short for its header ("
+          + all.remaining() + " bytes)");
+    }
+    byte[] magic = new byte[MAGIC.length];
+    all.get(magic);
+    int version = all.getInt();
+    if (!java.util.Arrays.equals(magic, MAGIC)) {
+      throw new IOException(file + " is not a StatBuffer dead-letter file");
+    }
+    if (version != VERSION) {
+      throw new IOException("Dead-letter file " + file + " has format version " + version
+          + "; this build reads version " + VERSION);
+    }
+  }
+
+  /** A record that does not check out: the torn end of the file, or damage in the middle. */
+  private static void tornOrCorrupt(ByteBuffer all, int start, Path file, String what)
+      throws IOException {
+    int length = all.getInt(start);
+    long end = (long) start + 2 * Integer.BYTES + Math.max(0, length);
+    if (length >= 0 && end < all.limit()) {
+      throw new IOException("Dead-letter file " + file + ": the record at offset " + start
+          + " is damaged (" + what + ")");
+    }
+    // The torn last record of a process that died while appending: ignored.
+  }
+
+  private static String newIdPrefix() {
+    byte[] bytes = new byte[9];
+    new SecureRandom().nextBytes(bytes);
+    return HexFormat.of().formatHex(bytes) + "-d";
+  }
+
+  private static int crc(byte[] bytes) {
+    CRC32C crc = new CRC32C();
+    crc.update(bytes);
+    return (int) crc.getValue();
+  }
+}
