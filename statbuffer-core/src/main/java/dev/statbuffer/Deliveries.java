@@ -45,7 +45,7 @@ final class Deliveries<K> {
   private final Config config;
   private final Target<K> target;
   private final Executor executor;
-  private final Threads.Pool pool;
+  private final FlushTimeout flushTimeout;
   private final PendingKeys pending;
   private final BufferListener listener;
   private final AtomicBoolean listenerFailed = new AtomicBoolean();
@@ -72,7 +72,7 @@ final class Deliveries<K> {
   Deliveries(Config config, Target<K> target, Executor executor, Threads.Pool pool,
       PendingKeys pending) {
     this.config = config;
-    this.pool = pool;
+    this.flushTimeout = new FlushTimeout(config, pool);
     this.target = target;
     this.executor = executor;
     this.pending = pending;
@@ -265,7 +265,7 @@ final class Deliveries<K> {
     FlushEvent event = new FlushEvent();
     event.begin();
     long started = config.ticker.read();
-    Call call = watch(delivery, attempt);
+    FlushTimeout.Call call = flushTimeout.start(() -> abandoned(delivery, attempt));
     try {
       target.flush(delivery, attempt);
     } catch (RejectedKeysException e) {
@@ -318,83 +318,12 @@ final class Deliveries<K> {
     }
   }
 
-  /**
-   * Starts the flush timeout of one handler call: when it fires first, the call is abandoned, as a
-   * failed attempt with a {@link TimeoutException}, and its thread is interrupted.
-   */
-  private Call watch(Delivery<K> delivery, int attempt) {
-    Call call = new Call(Thread.currentThread());
-    if (config.flushTimeoutNanos > 0) {
-      try {
-        call.timer = config.scheduler.schedule(() -> {
-          if (call.abandon()) {
-            abandoned(delivery, attempt);
-          }
-        }, config.flushTimeoutNanos);
-      } catch (RuntimeException e) {
-        LOGGER.log(Level.WARNING, "StatBuffer '" + config.name + "': the scheduler refused a "
-            + "flush timeout; this call runs without one", e);
-      }
-    }
-    return call;
-  }
-
   private void abandoned(Delivery<K> delivery, int attempt) {
-    pool.callAbandoned();
     TimeoutException timeout = new TimeoutException("StatBuffer '" + config.name + "': "
         + target.describe(delivery) + ", attempt " + attempt + ", was still running after the "
         + "flushTimeout of " + TimeUnit.NANOSECONDS.toMillis(config.flushTimeoutNanos)
         + " ms; abandoned, and retried on a fresh call");
     failed(delivery, timeout, config.flushTimeoutNanos);
-  }
-
-  /**
-   * One handler call under a flush timeout. {@code state} decides, once, whether the call returned
-   * in time or was abandoned; the interrupt happens under the call's lock, and only while the
-   * call has not returned, so a pooled thread is never interrupted after it moved on.
-   */
-  private final class Call {
-    private static final int RUNNING = 0;
-    private static final int RETURNED = 1;
-    private static final int ABANDONED = 2;
-
-    private final Thread thread;
-    private int state;
-    volatile Future<?> timer;
-
-    Call(Thread thread) {
-      this.thread = thread;
-    }
-
-    /** On the timer: abandons the call if it is still running. */
-    synchronized boolean abandon() {
-      if (state != RUNNING) {
-        return false;
-      }
-      state = ABANDONED;
-      thread.interrupt();
-      return true;
-    }
-
-    /**
-     * On the handler's thread, when the call ends: true if it ended in time (its outcome counts);
-     * false if it was abandoned (its interrupt is cleared so it does not leak to the next task).
-     */
-    boolean returned() {
-      Future<?> t = timer;
-      if (t != null) {
-        t.cancel(/* mayInterruptIfRunning= */ false);
-      }
-      synchronized (this) {
-        if (state == RUNNING) {
-          state = RETURNED;
-          return true;
-        }
-      }
-      Thread.interrupted();
-      pool.abandonedCallReturned();
-      return false;
-    }
   }
 
   /**

@@ -22,9 +22,10 @@ import java.util.Set;
  * failures, timeouts, deadlocks and failovers should be thrown as they are, so that the call is
  * retried.
  *
- * <p>Immutable and thread-safe.
+ * <p>Unchecked, so that a sink's public {@code flush} can throw it without changing its
+ * signature. Immutable and thread-safe.
  */
-public final class RejectedKeysException extends Exception {
+public final class RejectedKeysException extends RuntimeException {
   private static final long serialVersionUID = 1L;
   private static final int MAX_ID_LENGTH = 64;
 

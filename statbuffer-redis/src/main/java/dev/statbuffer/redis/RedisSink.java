@@ -2,12 +2,12 @@ package dev.statbuffer.redis;
 
 import dev.statbuffer.BatchFlushHandler;
 import dev.statbuffer.FlushBatch;
+import dev.statbuffer.RejectedKeysException;
 import io.lettuce.core.RedisChannelHandler;
 import io.lettuce.core.RedisClient;
 import io.lettuce.core.RedisCommandExecutionException;
 import io.lettuce.core.RedisConnectionStateListener;
 import io.lettuce.core.RedisException;
-import io.lettuce.core.RedisFuture;
 import io.lettuce.core.ScriptOutputType;
 import io.lettuce.core.api.StatefulRedisConnection;
 import io.lettuce.core.api.async.RedisScriptingAsyncCommands;
@@ -18,8 +18,6 @@ import io.lettuce.core.cluster.models.partitions.RedisClusterNode;
 import io.lettuce.core.codec.StringCodec;
 import java.net.SocketAddress;
 import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -52,11 +50,12 @@ import java.util.function.Function;
  * <ol>
  *   <li>returns at once if the part's <em>marker</em> key exists (the batch was applied before),
  *       renewing the marker's TTL;
- *   <li>checks every counter first (type, integer value, no overflow), so that a bad key fails the
- *       part before anything of it is written: Redis does not roll a script back;
- *   <li>applies {@code INCRBY} (string counters) or {@code HINCRBY} (hash counters), refreshing the
- *       TTL of each counter key when {@link Builder#expireAfter} is set;
- *   <li>sets the marker with the TTL {@link Builder#markerTtl}.
+ *   <li>reads every counter first, writing nothing, to find those Redis would refuse (another
+ *       type, a value that is not a 64-bit integer): Redis does not roll a script back;
+ *   <li>applies {@code INCRBY} (string counters) or {@code HINCRBY} (hash counters) to the others,
+ *       refreshing the TTL of each counter key when {@link Builder#expireAfter} is set (an
+ *       increment that would overflow is refused by Redis without being written);
+ *   <li>sets the marker with the TTL {@link Builder#markerTtl}, recording the refused counters.
  * </ol>
  * All the script calls of a batch are queued on the sink's connection and written with one flush:
  * one round trip per node the batch touches, never one per key. On a cluster each part is routed
@@ -72,11 +71,20 @@ import java.util.function.Function;
  * With exactly-once on (the default), a retried batch — same {@link FlushBatch#id()} — applies
  * only the parts whose marker is missing: every part is applied exactly once, as long as each
  * retry comes within {@code markerTtl} of the previous attempt (a retry that finds a marker
- * renews its TTL). A part is all or nothing. On
- * success {@link #flush} returns; if any part is not confirmed it throws a
+ * renews its TTL). On success {@link #flush} returns; if any part is not confirmed it throws a
  * {@link RedisSinkException} naming the node, slot, keys and Redis' answer of each failed part,
  * and the buffer retries the batch. With exactly-once off there are no markers: a part whose reply
  * was lost may be applied twice on a retry (at-least-once).
+ *
+ * <h2>Bad keys</h2>
+ * A counter Redis refuses for good (its key holds a list, a set or another type; its value is
+ * not a 64-bit integer; the addition would overflow) does not hold the batch back: the rest is
+ * applied, and {@link #flush} throws a {@link dev.statbuffer.RejectedKeysException} naming each
+ * buffer key summed into a refused counter, under an id {@code <batch id>-<part>-d<index>}, with
+ * a {@link RedisCounterRejectedException} as the reason. The buffer drops those keys at once
+ * ({@code onDrop}) and counts the rest delivered. The marker records the refusals, so a retry of
+ * the batch reports the same ones and applies nothing again; a dropped count replayed as a batch
+ * of its own under its rejection id is applied once, like any batch.
  *
  * <h2>Ownership and threads</h2>
  * {@link Builder#build()} opens one connection (a cluster connection for a
@@ -89,95 +97,6 @@ import java.util.function.Function;
  */
 public final class RedisSink<K> implements BatchFlushHandler<K>, AutoCloseable {
   private static final System.Logger LOG = System.getLogger(RedisSink.class.getName());
-
-  /**
-   * Applies one part atomically, at most once per marker.
-   * KEYS[1] = marker; KEYS[2..] = counter keys.
-   * ARGV[1] = marker TTL in ms (0: no marker); ARGV[2] = counter TTL in ms (0: none), both
-   *           decimal integer strings handed to Redis as they are (never through Lua numbers,
-   *           which are doubles), and at most MAX_TTL so that Redis accepts them;
-   * ARGV[3] = 's' (string counters: then one delta per counter key) or
-   *           'h' (hash counters: per counter key the number of fields n, then n field/delta pairs);
-   * ARGV[4] = fingerprint of the part's counters, stored as the marker's value.
-   * Returns 1 when applied, 0 when the marker existed (its TTL is then refreshed), 2 when it
-   * existed with another fingerprint: another sink of the same name wrote it, or the mappers now
-   * map the batch differently. Checks everything before the first write.
-   */
-  static final String SCRIPT = """
-      local markerTtl = ARGV[1]
-      local marking = markerTtl ~= '0'
-      if marking then
-        local seen = redis.call('GET', KEYS[1])
-        if seen then
-          -- Applied before: keep the marker alive as long as retries keep coming.
-          redis.call('PEXPIRE', KEYS[1], markerTtl)
-          if seen ~= ARGV[4] then
-            return 2
-          end
-          return 0
-        end
-      end
-      local ttl = ARGV[2]
-      local hash = ARGV[3] == 'h'
-      local function check(v, key, field, delta)
-        if type(v) == 'table' and v.err then
-          if hash then
-            return redis.error_reply('WRONGTYPE key ' .. key .. ' does not hold a hash of counters: ' .. v.err)
-          end
-          return redis.error_reply('WRONGTYPE key ' .. key .. ' does not hold a string counter: ' .. v.err)
-        end
-        if v then
-          local where = key
-          if field then where = key .. ' field ' .. field end
-          if #v > 20 or not (v == '0' or string.match(v, '^%-?[1-9]%d*$')) then
-            return redis.error_reply('NOTINTEGER ' .. where .. ' holds ' .. string.sub(v, 1, 40) .. ', not an integer')
-          end
-          if math.abs(tonumber(v) + tonumber(delta)) >= 9.2e18 then
-            return redis.error_reply('OVERFLOW ' .. where .. ' holds ' .. v .. '; adding ' .. delta .. ' would overflow')
-          end
-        end
-        return nil
-      end
-      local a = 5
-      for i = 2, #KEYS do
-        if hash then
-          local n = tonumber(ARGV[a])
-          a = a + 1
-          for j = 1, n do
-            local err = check(redis.pcall('HGET', KEYS[i], ARGV[a]), KEYS[i], ARGV[a], ARGV[a + 1])
-            if err then return err end
-            a = a + 2
-          end
-        else
-          local err = check(redis.pcall('GET', KEYS[i]), KEYS[i], nil, ARGV[a])
-          if err then return err end
-          a = a + 1
-        end
-      end
-      a = 5
-      for i = 2, #KEYS do
-        if hash then
-          local n = tonumber(ARGV[a])
-          a = a + 1
-          for j = 1, n do
-            redis.call('HINCRBY', KEYS[i], ARGV[a], ARGV[a + 1])
-            a = a + 2
-          end
-        else
-          redis.call('INCRBY', KEYS[i], ARGV[a])
-          a = a + 1
-        end
-        if ttl ~= '0' then
-          redis.call('PEXPIRE', KEYS[i], ttl)
-        end
-      end
-      if marking then
-        redis.call('SET', KEYS[1], ARGV[4], 'PX', markerTtl)
-      end
-      return 1
-      """;
-
-  static final String SCRIPT_SHA = sha1Hex(SCRIPT);
 
   /** How often a waiting flush pushes out queued commands again (redirections, reconnects). */
   private static final long REFLUSH_NANOS = TimeUnit.MILLISECONDS.toNanos(50);
@@ -209,6 +128,7 @@ public final class RedisSink<K> implements BatchFlushHandler<K>, AutoCloseable {
   private final LongAdder skippedParts = new LongAdder();
   private final LongAdder failedParts = new LongAdder();
   private final LongAdder increments = new LongAdder();
+  private final LongAdder rejectedIncrements = new LongAdder();
 
   private RedisSink(Builder<K> builder, Transport transport) {
     this.transport = transport;
@@ -254,8 +174,14 @@ public final class RedisSink<K> implements BatchFlushHandler<K>, AutoCloseable {
    * round trip per node. Returns once every part is confirmed applied (or already applied).
    *
    * @param batch the batch
+   * @throws RejectedKeysException if every part was applied (or found applied) except counters
+   *     that Redis refused for good ({@code WRONGTYPE}, not an integer, overflow): one rejection
+   *     per buffer key summed into such a counter, with a {@link RedisCounterRejectedException}
+   *     as its cause and an id derived from the batch id, the part and the key's place in it. A
+   *     retry of the batch (exactly-once on) applies nothing again and reports the same
+   *     rejections, even if the counters were fixed in between
    * @throws RedisSinkException if a part failed or did not answer within the timeout; the parts
-   *     not listed in it were applied
+   *     not listed in it were applied (with their refused counters recorded in their markers)
    * @throws InterruptedException if interrupted while waiting for Redis; the batch may be partly
    *     applied, and a retry with exactly-once on applies the rest
    * @throws NullPointerException if a mapper returned null for a key
@@ -264,7 +190,7 @@ public final class RedisSink<K> implements BatchFlushHandler<K>, AutoCloseable {
    * @throws IllegalStateException if the sink is closed
    */
   @Override
-  public void flush(FlushBatch<K> batch) throws InterruptedException {
+  public void flush(FlushBatch<K> batch) throws InterruptedException, RejectedKeysException {
     if (closed.get()) {
       throw new IllegalStateException("RedisSink is closed");
     }
@@ -288,21 +214,33 @@ public final class RedisSink<K> implements BatchFlushHandler<K>, AutoCloseable {
         await(lostScript);
       }
       List<RedisSinkException.PartFailure> failures = new ArrayList<>();
+      List<RejectedKeysException.Rejection> rejections = new ArrayList<>();
       for (Part part : parts) {
-        if (part.result == Part.APPLIED) {
-          appliedParts.increment();
-          increments.add(part.increments);
-        } else if (part.result == Part.SKIPPED) {
-          skippedParts.increment();
-        } else {
+        if (part.reply == null) {
           failedParts.increment();
           failures.add(part.failure(timeout));
+          continue;
+        }
+        int refused = part.reply.refusals().size();
+        if (part.reply.status() == PartScript.Status.APPLIED) {
+          appliedParts.increment();
+          increments.add(part.increments().size() - refused);
+          rejectedIncrements.add(refused);
+        } else {
+          skippedParts.increment();
+        }
+        if (refused > 0 && part.reply.status() != PartScript.Status.FOREIGN) {
+          Rejections.collect(batch.id(), part, keyMapper == null, rejections);
         }
       }
       if (!failures.isEmpty()) {
+        // Transient: the buffer retries the whole batch; parts applied now find their markers.
         throw new RedisSinkException(batch.id(), parts.size(), failures);
       }
       ok = true;
+      if (!rejections.isEmpty()) {
+        throw new RejectedKeysException(rejections);
+      }
     } finally {
       if (!ok) {
         failedBatches.increment();
@@ -334,7 +272,7 @@ public final class RedisSink<K> implements BatchFlushHandler<K>, AutoCloseable {
         part = new Part(slot, transport.node(slot), markerKey(slot, batch.id()));
         bySlot.put(slot, part);
       }
-      part.add(redisKey, field, delta);
+      part.add(key, redisKey, field, delta);
     }
     return new ArrayList<>(bySlot.values());
   }
@@ -357,8 +295,8 @@ public final class RedisSink<K> implements BatchFlushHandler<K>, AutoCloseable {
       part.reset();
       try {
         part.future = fullScript
-            ? commands.<Long>eval(SCRIPT, ScriptOutputType.INTEGER, keys, args)
-            : commands.<Long>evalsha(SCRIPT_SHA, ScriptOutputType.INTEGER, keys, args);
+            ? commands.<String>eval(PartScript.SOURCE, ScriptOutputType.VALUE, keys, args)
+            : commands.<String>evalsha(PartScript.SHA, ScriptOutputType.VALUE, keys, args);
       } catch (RuntimeException e) {
         part.failure = e;
       }
@@ -402,17 +340,22 @@ public final class RedisSink<K> implements BatchFlushHandler<K>, AutoCloseable {
 
   private void collect(Part part) throws InterruptedException {
     try {
-      Long reply = part.future.get();
-      part.result = (reply != null && reply == 1L) ? Part.APPLIED : Part.SKIPPED;
-      if (reply != null && reply == 2L) {
+      PartScript.Reply reply = PartScript.parse(part.future.get());
+      if (reply.status() == PartScript.Status.FOREIGN) {
+        // Its recorded refusals (if any) name places in other counters: they cannot be mapped.
         LOG.log(System.Logger.Level.WARNING, () -> "Marker " + part.marker + " was written for "
-            + "other counters: the part was skipped. If two sinks receive the same batches, give "
+            + "other counters: the part was skipped"
+            + (reply.refusals().isEmpty() ? "" : " (its first attempt had "
+                + reply.refusals().size() + " counters refused by Redis, which cannot be named "
+                + "now and count as delivered)")
+            + ". If two sinks receive the same batches, give "
             + "each its own name(...) (this one is '" + name + "'); otherwise the mappers map "
             + "the retried batch to other keys than its first attempt.");
       }
+      part.reply = reply;
     } catch (ExecutionException e) {
       part.failure = (e.getCause() != null) ? e.getCause() : e;
-    } catch (java.util.concurrent.CancellationException e) {
+    } catch (IllegalStateException e) { // cancelled, or a reply the script does not give
       part.failure = e;
     }
   }
@@ -425,7 +368,7 @@ public final class RedisSink<K> implements BatchFlushHandler<K>, AutoCloseable {
   public RedisSinkStats stats() {
     return new RedisSinkStats(batches.sum(), failedBatches.sum(), roundTrips.sum(),
         commands.sum(), appliedParts.sum(), skippedParts.sum(), failedParts.sum(),
-        increments.sum());
+        increments.sum(), rejectedIncrements.sum());
   }
 
   /**
@@ -458,155 +401,6 @@ public final class RedisSink<K> implements BatchFlushHandler<K>, AutoCloseable {
     return "RedisSink[" + (transport.cluster() ? "cluster" : "standalone " + transport.node(-1))
         + ", " + (keyMapper != null ? "string" : "hash") + " counters, exactlyOnce="
         + exactlyOnce + "]";
-  }
-
-  private static String sha1Hex(String text) {
-    try {
-      byte[] digest = MessageDigest.getInstance("SHA-1")
-          .digest(text.getBytes(StandardCharsets.UTF_8));
-      StringBuilder hex = new StringBuilder(40);
-      for (byte b : digest) {
-        hex.append(Character.forDigit((b >> 4) & 0xF, 16)).append(Character.forDigit(b & 0xF, 16));
-      }
-      return hex.toString();
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException("SHA-1 is missing from this JVM", e);
-    }
-  }
-
-  /** One atomically applied share of a batch. Confined to the flushing thread. */
-  private static final class Part {
-    static final int PENDING = 0;
-    static final int APPLIED = 1;
-    static final int SKIPPED = 2;
-
-    final int slot;
-    final String node;
-    final String marker;
-    /** Counter key to delta (string counters) or to field to delta (hash counters). */
-    final Map<String, Object> counters = new LinkedHashMap<>();
-    int increments;
-    int argCount;
-    RedisFuture<Long> future;
-    Throwable failure;
-    int result = PENDING;
-
-    Part(int slot, String node, String marker) {
-      this.slot = slot;
-      this.node = node;
-      this.marker = marker;
-    }
-
-    @SuppressWarnings("unchecked")
-    void add(String redisKey, String field, long delta) {
-      if (field == null) {
-        Long sum = (Long) counters.get(redisKey);
-        if (sum == null) {
-          increments++;
-          argCount++;
-        }
-        // Two buffer keys mapped to one counter: add them up (a sum that overflows is an error).
-        counters.put(redisKey, (sum == null) ? delta : sum(sum, delta, redisKey));
-      } else {
-        Map<String, Long> fields = (Map<String, Long>) counters.computeIfAbsent(redisKey, k -> {
-          argCount++;
-          return new LinkedHashMap<String, Long>();
-        });
-        Long sum = fields.get(field);
-        if (sum == null) {
-          increments++;
-          argCount += 2;
-        }
-        fields.put(field, (sum == null) ? delta : sum(sum, delta, redisKey + " field " + field));
-      }
-    }
-
-    private static long sum(long sum, long delta, String where) {
-      try {
-        return Math.addExact(sum, delta);
-      } catch (ArithmeticException e) {
-        throw new IllegalArgumentException("the buffer keys mapped to " + where + " add up to "
-            + "more than a 64-bit counter holds: " + sum + " + " + delta, e);
-      }
-    }
-
-    String[] keys() {
-      String[] keys = new String[counters.size() + 1];
-      keys[0] = marker;
-      int i = 1;
-      for (String key : counters.keySet()) {
-        keys[i++] = key;
-      }
-      return keys;
-    }
-
-    @SuppressWarnings("unchecked")
-    String[] args(long markerTtlMillis, long expireMillis, String mode) {
-      String[] args = new String[4 + argCount];
-      args[0] = Long.toString(markerTtlMillis);
-      args[1] = Long.toString(expireMillis);
-      args[2] = mode;
-      args[3] = fingerprint();
-      int i = 4;
-      for (Object value : counters.values()) {
-        if (value instanceof Long delta) {
-          args[i++] = Long.toString(delta);
-        } else {
-          Map<String, Long> fields = (Map<String, Long>) value;
-          args[i++] = Integer.toString(fields.size());
-          for (Map.Entry<String, Long> f : fields.entrySet()) {
-            args[i++] = f.getKey();
-            args[i++] = Long.toString(f.getValue());
-          }
-        }
-      }
-      return args;
-    }
-
-    /**
-     * A hash of the part's counter keys and fields, independent of their order, so that a
-     * marker tells which counters it guards.
-     */
-    @SuppressWarnings("unchecked")
-    String fingerprint() {
-      long sum = 0;
-      for (Map.Entry<String, Object> counter : counters.entrySet()) {
-        long h = counter.getKey().hashCode();
-        if (counter.getValue() instanceof Map<?, ?> fields) {
-          for (String field : ((Map<String, Long>) fields).keySet()) {
-            sum += mix(h * 31 + field.hashCode());
-          }
-        } else {
-          sum += mix(h);
-        }
-      }
-      return Long.toHexString(sum);
-    }
-
-    private static long mix(long z) {
-      z = (z ^ (z >>> 33)) * 0xff51afd7ed558ccdL;
-      z = (z ^ (z >>> 33)) * 0xc4ceb9fe1a85ec53L;
-      return z ^ (z >>> 33);
-    }
-
-    void reset() {
-      future = null;
-      failure = null;
-      result = PENDING;
-    }
-
-    RedisSinkException.PartFailure failure(Duration timeout) {
-      String reply;
-      if (failure == null) {
-        reply = "no reply within " + timeout;
-      } else if (failure instanceof RedisCommandExecutionException) {
-        reply = failure.getMessage();
-      } else {
-        reply = failure.getClass().getSimpleName() + ": " + failure.getMessage();
-      }
-      return new RedisSinkException.PartFailure(node, slot, List.copyOf(counters.keySet()), reply,
-          failure);
-    }
   }
 
   /** The connection, standalone or cluster. Thread-safe. */
@@ -950,7 +744,7 @@ public final class RedisSink<K> implements BatchFlushHandler<K>, AutoCloseable {
         } catch (RedisException e) {
           LOG.log(System.Logger.Level.DEBUG, "CLIENT INFO failed; node named 'redis'", e);
         }
-        loadScript(connection.sync().scriptLoad(SCRIPT));
+        loadScript(connection.sync().scriptLoad(PartScript.SOURCE));
         connection.setAutoFlushCommands(false);
         return new StandaloneTransport(connection, node);
       } catch (RuntimeException e) {
@@ -966,7 +760,7 @@ public final class RedisSink<K> implements BatchFlushHandler<K>, AutoCloseable {
         if (clientName != null) {
           connection.sync().clientSetname(clientName);
         }
-        loadScript(connection.sync().scriptLoad(SCRIPT));
+        loadScript(connection.sync().scriptLoad(PartScript.SOURCE));
         connection.setAutoFlushCommands(false);
         return new ClusterTransport(connection);
       } catch (RuntimeException e) {
@@ -976,9 +770,9 @@ public final class RedisSink<K> implements BatchFlushHandler<K>, AutoCloseable {
     }
 
     private static void loadScript(String sha) {
-      if (!SCRIPT_SHA.equals(sha)) {
+      if (!PartScript.SHA.equals(sha)) {
         throw new IllegalStateException("Redis named the sink script " + sha + ", expected "
-            + SCRIPT_SHA);
+            + PartScript.SHA);
       }
     }
   }

@@ -77,7 +77,7 @@ public final class RedisSinkException extends RuntimeException {
    *
    * @param node the node it was sent to, as {@code host:port}
    * @param slot the hash slot of the part, or -1 on a standalone server
-   * @param keys the Redis keys of the part, in the order the batch first named them (a server
+   * @param keys the Redis keys of the part, in the order they were sent (sorted; a server
    *     error's reply names the offending key)
    * @param reply what Redis answered, or what went wrong on the way
    * @param cause the underlying exception, or null

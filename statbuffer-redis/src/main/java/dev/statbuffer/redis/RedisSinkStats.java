@@ -8,7 +8,8 @@ package dev.statbuffer.redis;
  * standalone server, one hash slot's share of it on Redis Cluster. Each part is one script call.
  *
  * @param batches calls of {@link RedisSink#flush}, successful or not
- * @param failedBatches calls of {@link RedisSink#flush} that threw
+ * @param failedBatches calls of {@link RedisSink#flush} that failed (threw anything but a
+ *     {@link dev.statbuffer.RejectedKeysException}), to be retried
  * @param roundTrips pipelined writes, each to one node, waited on together: one per node a batch
  *     touches, plus one per node for a part re-sent after the server had lost the script
  * @param commands script calls sent (one per part and attempt)
@@ -17,7 +18,30 @@ package dev.statbuffer.redis;
  *     without applying them again
  * @param failedParts parts that failed (error reply, timeout, lost connection)
  * @param increments counters incremented by the applied parts ({@code INCRBY}/{@code HINCRBY})
+ * @param rejectedIncrements counters of applied parts that Redis refused for good (wrong type,
+ *     not an integer, overflow), each reported as rejected buffer keys; counted when refused, not
+ *     again when a retry finds the refusal recorded in the part's marker
  */
 public record RedisSinkStats(long batches, long failedBatches, long roundTrips, long commands,
                              long appliedParts, long skippedParts, long failedParts,
-                             long increments) {}
+                             long increments, long rejectedIncrements) {
+
+  /**
+   * Stats without rejected increments: the shape this record had before sinks reported rejected
+   * keys, kept so that code built against it still compiles.
+   *
+   * @param batches see the record
+   * @param failedBatches see the record
+   * @param roundTrips see the record
+   * @param commands see the record
+   * @param appliedParts see the record
+   * @param skippedParts see the record
+   * @param failedParts see the record
+   * @param increments see the record
+   */
+  public RedisSinkStats(long batches, long failedBatches, long roundTrips, long commands,
+      long appliedParts, long skippedParts, long failedParts, long increments) {
+    this(batches, failedBatches, roundTrips, commands, appliedParts, skippedParts, failedParts,
+        increments, 0);
+  }
+}

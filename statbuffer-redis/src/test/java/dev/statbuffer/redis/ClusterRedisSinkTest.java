@@ -3,6 +3,7 @@ package dev.statbuffer.redis;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.statbuffer.RejectedKeysException;
 import dev.statbuffer.testing.TestBatch;
 import io.lettuce.core.KillArgs;
 import io.lettuce.core.RedisClient;
@@ -69,12 +70,12 @@ class ClusterRedisSinkTest extends RedisSinkTestBase {
   }
 
   @Override
-  protected <K> RedisSink.Builder<K> newBuilder() {
+  public <K> RedisSink.Builder<K> newBuilder() {
     return RedisSink.<K>builder(client);
   }
 
   @Override
-  protected RedisClusterCommands<String, String> admin() {
+  public RedisClusterCommands<String, String> admin() {
     return admin.sync();
   }
 
@@ -146,8 +147,11 @@ class ClusterRedisSinkTest extends RedisSinkTestBase {
   }
 
   /**
-   * The first attempt applies every slot's part but one (a WRONGTYPE key there); the retry,
-   * after the key is fixed, applies only that part: each slot's part exactly once.
+   * The first attempt applies every slot's part but one, which fails transiently (its marker key
+   * is made unreadable, so the script fails before writing); another slot holds a poison key.
+   * The attempt throws the transient failure, so the buffer would retry; the retry, after the
+   * failing slot is healed, applies only that part, and reports the poison key, recorded by its
+   * part's marker on the first attempt: each slot's part exactly once, rejections merged.
    */
   @Test
   void retryAfterPartialFirstAttempt_eachSlotAppliedOnce() throws Exception {
@@ -159,36 +163,53 @@ class ClusterRedisSinkTest extends RedisSinkTestBase {
     for (int i = 0; i < 200; i++) {
       counts.put("k" + i, 1L + random.nextInt(100));
     }
-    String badKey = "k" + random.nextInt(200);
-    admin().sadd(key(ns, badKey), "not a counter");
-    admin().expire(key(ns, badKey), 3600);
+    String stuckKey = "k" + random.nextInt(200);
+    int stuckSlot = SlotHash.getSlot(key(ns, stuckKey));
+    String poisonKey = stuckKey;
+    while (SlotHash.getSlot(key(ns, poisonKey)) == stuckSlot) {
+      poisonKey = "k" + random.nextInt(200);
+    }
+    admin().sadd(key(ns, poisonKey), "not a counter");
+    admin().expire(key(ns, poisonKey), 3600);
     TestBatch<String> batch = TestBatch.of(counts);
-    int badSlot = SlotHash.getSlot(key(ns, badKey));
+    String stuckMarker = sink.markerKey(stuckSlot, batch.id());
+    admin().rpush(stuckMarker, "not a marker");
+    admin().expire(stuckMarker, 3600);
 
     assertThatThrownBy(() -> sink.flush(batch))
         .as("seed %d", seed)
         .isInstanceOfSatisfying(RedisSinkException.class, e -> {
           assertThat(e.failures()).hasSize(1);
-          assertThat(e.failures().get(0).slot()).isEqualTo(badSlot);
-          assertThat(e.failures().get(0).node()).isEqualTo(nodeOf(key(ns, badKey)));
-          assertThat(e.getMessage()).contains("slot " + badSlot, "WRONGTYPE key " + key(ns, badKey));
+          assertThat(e.failures().get(0).slot()).isEqualTo(stuckSlot);
+          assertThat(e.failures().get(0).node()).isEqualTo(nodeOf(key(ns, stuckKey)));
+          assertThat(e.getMessage()).contains("slot " + stuckSlot, "WRONGTYPE");
         });
     int parts = (int) sink.stats().commands();
     for (Map.Entry<String, Long> e : counts.entrySet()) {
-      if (!e.getKey().equals(badKey)) {
-        boolean inBadSlot = SlotHash.getSlot(key(ns, e.getKey())) == badSlot;
+      boolean applied = SlotHash.getSlot(key(ns, e.getKey())) != stuckSlot
+          && !e.getKey().equals(poisonKey);
+      if (!e.getKey().equals(poisonKey)) {
         assertThat(readTotal(ns, e.getKey())).as("seed %d key %s", seed, e.getKey())
-            .isEqualTo(inBadSlot ? 0 : e.getValue());
+            .isEqualTo(applied ? e.getValue() : 0);
       }
     }
 
-    admin().del(key(ns, badKey));
-    sink.flush(batch.retry());
+    admin().del(stuckMarker);
+    admin().del(key(ns, poisonKey)); // fixed, but its part's marker already recorded the refusal
+    String poison = poisonKey;
+    assertThatThrownBy(() -> sink.flush(batch.retry()))
+        .as("seed %d", seed)
+        .isInstanceOfSatisfying(RejectedKeysException.class, e -> {
+          assertThat(e.rejections()).hasSize(1);
+          assertThat(e.rejections().get(0).key()).isEqualTo(poison);
+          assertThat(e.rejections().get(0).id())
+              .startsWith(batch.id() + "-" + SlotHash.getSlot(key(ns, poison)) + "-d");
+        });
     assertThat(sink.stats().appliedParts()).as("seed %d", seed).isEqualTo(parts);
     assertThat(sink.stats().skippedParts()).as("seed %d", seed).isEqualTo(parts - 1);
     for (Map.Entry<String, Long> e : counts.entrySet()) {
       assertThat(readTotal(ns, e.getKey())).as("seed %d key %s", seed, e.getKey())
-          .isEqualTo(e.getValue());
+          .isEqualTo(e.getKey().equals(poisonKey) ? 0 : e.getValue());
     }
   }
 

@@ -22,17 +22,24 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The sink contract plus the tests every Redis deployment runs: hash counters with TTL, bad keys
- * rejected atomically with a useful error, exactly-once off, close, and a fault test in which the
- * sink's connections are cut again and again while a buffer keeps flushing.
+ * ({@link BadKeysContract}), exactly-once off, close, and a fault test in which the sink's
+ * connections are cut again and again while a buffer keeps flushing.
  */
-abstract class RedisSinkTestBase extends SinkContract {
+abstract class RedisSinkTestBase extends SinkContract implements BadKeysContract {
   private final List<RedisSink<?>> sinks = new CopyOnWriteArrayList<>();
 
   /** A builder on the deployment under test. */
-  protected abstract <K> RedisSink.Builder<K> newBuilder();
+  @Override
+  public abstract <K> RedisSink.Builder<K> newBuilder();
 
   /** A synchronous connection for checks, routed by key on a cluster. */
-  protected abstract RedisClusterCommands<String, String> admin();
+  @Override
+  public abstract RedisClusterCommands<String, String> admin();
+
+  @Override
+  public String newNamespace() {
+    return super.newNamespace();
+  }
 
   /**
    * Cuts connections of the sink named {@code clientName} (on a cluster: every client of one
@@ -46,7 +53,8 @@ abstract class RedisSinkTestBase extends SinkContract {
   }
 
   /** Closes {@code sink} after the test. */
-  protected <K> RedisSink<K> track(RedisSink<K> sink) {
+  @Override
+  public <K> RedisSink<K> track(RedisSink<K> sink) {
     sinks.add(sink);
     return sink;
   }
@@ -105,55 +113,6 @@ abstract class RedisSinkTestBase extends SinkContract {
     sink.flush(TestBatch.of(Map.of("a", 1L)));
     assertThat(admin().pttl(key(ns, "a"))).isBetween(1L, Duration.ofHours(1).toMillis());
     assertThat(readTotal(ns, "a")).isEqualTo(2);
-  }
-
-  @Test
-  void wrongTypeKey_partRejectedWhole_errorNamesNodeKeyAndReply_retryAppliesOnce()
-      throws Exception {
-    String ns = newNamespace();
-    // One hash tag: all keys in one slot, so one part even on a cluster.
-    RedisSink<String> sink = track(this.<String>newBuilder()
-        .keyMapper(k -> "sbtest:{" + ns + "}:" + k)
-        .expireAfter(Duration.ofHours(1))
-        .build());
-    String bad = "sbtest:{" + ns + "}:bad";
-    admin().hset(bad, "f", "1");
-    admin().expire(bad, 3600);
-    Map<String, Long> counts = new LinkedHashMap<>();
-    counts.put("good", 5L);
-    counts.put("bad", 3L);
-    counts.put("other", 2L);
-    TestBatch<String> batch = TestBatch.of(counts);
-
-    assertThatThrownBy(() -> sink.flush(batch))
-        .isInstanceOfSatisfying(RedisSinkException.class, e -> {
-          assertThat(e.failures()).hasSize(1);
-          RedisSinkException.PartFailure failure = e.failures().get(0);
-          assertThat(failure.node()).matches("127\\.0\\.0\\.1:\\d+");
-          assertThat(failure.reply()).startsWith("WRONGTYPE key " + bad);
-          assertThat(failure.keys()).contains(bad);
-          assertThat(e.getMessage()).contains(failure.node(), bad, "WRONGTYPE", batch.id());
-        });
-    assertThat(admin().get("sbtest:{" + ns + "}:good")).as("nothing applied").isNull();
-    assertThat(sink.stats().failedParts()).isEqualTo(1);
-
-    admin().del(bad);
-    sink.flush(batch.retry());
-    sink.flush(batch.retry().retry());
-    assertThat(admin().mget("sbtest:{" + ns + "}:good", bad, "sbtest:{" + ns + "}:other"))
-        .extracting(kv -> kv.getValue()).containsExactly("5", "3", "2");
-    assertThat(sink.stats().skippedParts()).isEqualTo(1);
-  }
-
-  @Test
-  void notIntegerValue_partRejected_errorNamesKey() throws Exception {
-    String ns = newNamespace();
-    RedisSink<String> sink = newSink(ns);
-    admin().setex(key(ns, "text"), 3600, "hello");
-    assertThatThrownBy(() -> sink.flush(TestBatch.of(Map.of("text", 1L))))
-        .isInstanceOf(RedisSinkException.class)
-        .hasMessageContaining("NOTINTEGER " + key(ns, "text") + " holds hello");
-    assertThat(admin().get(key(ns, "text"))).isEqualTo("hello");
   }
 
   /**

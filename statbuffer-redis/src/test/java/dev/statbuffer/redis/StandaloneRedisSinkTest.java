@@ -39,12 +39,12 @@ class StandaloneRedisSinkTest extends RedisSinkTestBase {
   }
 
   @Override
-  protected <K> RedisSink.Builder<K> newBuilder() {
+  public <K> RedisSink.Builder<K> newBuilder() {
     return RedisSink.<K>builder(client);
   }
 
   @Override
-  protected RedisClusterCommands<String, String> admin() {
+  public RedisClusterCommands<String, String> admin() {
     return admin.sync();
   }
 

@@ -1,0 +1,215 @@
+package dev.statbuffer.redis;
+
+import io.lettuce.core.RedisCommandExecutionException;
+import io.lettuce.core.RedisFuture;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * One atomically applied share of a batch: the whole batch on a standalone server, one hash
+ * slot's share on a cluster. Its counters are kept sorted (Redis key, then field), so that every
+ * attempt of the same batch sends them in the same order and an increment's place in the part,
+ * which the script's marker records for refused increments, names the same counter each time.
+ * Confined to the flushing thread.
+ */
+final class Part {
+  /** Orders the buffer keys summed into one counter, so that their rejection ids are stable. */
+  private static final Comparator<Share> SHARE_ORDER =
+      Comparator.comparing(share -> String.valueOf(share.key()));
+
+  final int slot;
+  final String node;
+  final String marker;
+  /** Counter key to its {@link Counter} (string counters) or to field to Counter (hashes). */
+  private final Map<String, Object> counters = new TreeMap<>();
+  private int argCount;
+  private List<Counter> increments;
+
+  RedisFuture<String> future;
+  Throwable failure;
+  /** The script's reply once collected; null while pending or after a failure. */
+  PartScript.Reply reply;
+
+  Part(int slot, String node, String marker) {
+    this.slot = slot;
+    this.node = node;
+    this.marker = marker;
+  }
+
+  /** Adds a buffer key's count to its counter ({@code field} null for string counters). */
+  @SuppressWarnings("unchecked")
+  void add(Object bufferKey, String redisKey, String field, long delta) {
+    Counter counter;
+    if (field == null) {
+      counter = (Counter) counters.get(redisKey);
+      if (counter == null) {
+        counter = new Counter(redisKey, null);
+        counters.put(redisKey, counter);
+        argCount++;
+      }
+    } else {
+      Map<String, Counter> fields = (Map<String, Counter>) counters.computeIfAbsent(redisKey, k -> {
+        argCount++;
+        return new TreeMap<String, Counter>();
+      });
+      counter = fields.get(field);
+      if (counter == null) {
+        counter = new Counter(redisKey, field);
+        fields.put(field, counter);
+        argCount += 2;
+      }
+    }
+    counter.add(bufferKey, delta);
+  }
+
+  /**
+   * The part's increments in the order the script sees them: counter keys in order, and for
+   * hashes their fields in order.
+   */
+  @SuppressWarnings("unchecked")
+  List<Counter> increments() {
+    if (increments == null) {
+      List<Counter> list = new ArrayList<>();
+      for (Object value : counters.values()) {
+        if (value instanceof Counter counter) {
+          list.add(counter);
+        } else {
+          list.addAll(((Map<String, Counter>) value).values());
+        }
+      }
+      increments = List.copyOf(list);
+    }
+    return increments;
+  }
+
+  /** The script's KEYS: the marker, then the counter keys. */
+  String[] keys() {
+    String[] keys = new String[counters.size() + 1];
+    keys[0] = marker;
+    int i = 1;
+    for (String key : counters.keySet()) {
+      keys[i++] = key;
+    }
+    return keys;
+  }
+
+  /** The script's ARGV (see {@link PartScript}). */
+  @SuppressWarnings("unchecked")
+  String[] args(long markerTtlMillis, long expireMillis, String mode) {
+    String[] args = new String[4 + argCount];
+    args[0] = Long.toString(markerTtlMillis);
+    args[1] = Long.toString(expireMillis);
+    args[2] = mode;
+    args[3] = fingerprint();
+    int i = 4;
+    for (Object value : counters.values()) {
+      if (value instanceof Counter counter) {
+        args[i++] = Long.toString(counter.delta);
+      } else {
+        Map<String, Counter> fields = (Map<String, Counter>) value;
+        args[i++] = Integer.toString(fields.size());
+        for (Counter counter : fields.values()) {
+          args[i++] = counter.field;
+          args[i++] = Long.toString(counter.delta);
+        }
+      }
+    }
+    return args;
+  }
+
+  /**
+   * A hash of the part's counter keys and fields, independent of their order, so that a
+   * marker tells which counters it guards.
+   */
+  String fingerprint() {
+    long sum = 0;
+    for (Counter counter : increments()) {
+      long h = counter.redisKey.hashCode();
+      sum += mix((counter.field == null) ? h : h * 31 + counter.field.hashCode());
+    }
+    return Long.toHexString(sum);
+  }
+
+  private static long mix(long z) {
+    z = (z ^ (z >>> 33)) * 0xff51afd7ed558ccdL;
+    z = (z ^ (z >>> 33)) * 0xc4ceb9fe1a85ec53L;
+    return z ^ (z >>> 33);
+  }
+
+  /** Forgets the previous sending's outcome before the part is sent again. */
+  void reset() {
+    future = null;
+    failure = null;
+    reply = null;
+  }
+
+  /** The part's failure, as the sink reports it; {@code timeout} when no reply came. */
+  RedisSinkException.PartFailure failure(Duration timeout) {
+    String text;
+    if (failure == null) {
+      text = "no reply within " + timeout;
+    } else if (failure instanceof RedisCommandExecutionException) {
+      text = failure.getMessage();
+    } else {
+      text = failure.getClass().getSimpleName() + ": " + failure.getMessage();
+    }
+    return new RedisSinkException.PartFailure(node, slot, List.copyOf(counters.keySet()), text,
+        failure);
+  }
+
+  /** A buffer key and its count in the batch. */
+  record Share(Object key, long count) {}
+
+  /** One counter (a string key, or one field of a hash) and the buffer keys summed into it. */
+  static final class Counter {
+    final String redisKey;
+    /** The hash field, or null for a string counter. */
+    final String field;
+    long delta;
+    private final List<Share> shares = new ArrayList<>(1);
+    private boolean sorted = true;
+
+    Counter(String redisKey, String field) {
+      this.redisKey = redisKey;
+      this.field = field;
+    }
+
+    void add(Object bufferKey, long count) {
+      if (!shares.isEmpty()) {
+        // Two buffer keys mapped to one counter: add them up (a sum that overflows is an error).
+        delta = sum(delta, count);
+        sorted = false;
+      } else {
+        delta = count;
+      }
+      shares.add(new Share(bufferKey, count));
+    }
+
+    /** The buffer keys summed into this counter, in an order that does not depend on the map's. */
+    List<Share> shares() {
+      if (!sorted) {
+        shares.sort(SHARE_ORDER);
+        sorted = true;
+      }
+      return shares;
+    }
+
+    /** The Redis key, and the field if any, as messages name them. */
+    String where() {
+      return (field == null) ? redisKey : redisKey + " field " + field;
+    }
+
+    private long sum(long sum, long count) {
+      try {
+        return Math.addExact(sum, count);
+      } catch (ArithmeticException e) {
+        throw new IllegalArgumentException("the buffer keys mapped to " + where() + " add up to "
+            + "more than a 64-bit counter holds: " + sum + " + " + count, e);
+      }
+    }
+  }
+}
