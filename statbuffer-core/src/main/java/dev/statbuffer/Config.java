@@ -1,6 +1,8 @@
 package dev.statbuffer;
 
+import java.time.Duration;
 import java.util.List;
+import java.util.Objects;
 import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
 
@@ -74,5 +76,33 @@ final class Config {
   /** The smallest delay the buffer asks its scheduler for when it retries a refused drain. */
   long minDelayNanos() {
     return Math.max(backoff.initialNanos(), MIN_TICK_NANOS);
+  }
+
+  /** The longest duration an option takes (about 73 years), so sums of them cannot overflow. */
+  static final Duration MAX_DURATION = Duration.ofNanos(Long.MAX_VALUE / 4);
+
+  /** Checks a duration option: not null, not negative, at most {@link #MAX_DURATION}. */
+  static Duration requireDuration(String option, Duration value) {
+    Objects.requireNonNull(value, option);
+    if (value.isNegative()) {
+      throw new IllegalArgumentException(option + " must not be negative: " + value);
+    }
+    if (value.compareTo(MAX_DURATION) > 0) {
+      throw new IllegalArgumentException(
+          option + " must be at most " + MAX_DURATION + ": " + value);
+    }
+    return value;
+  }
+
+  /** Closes what {@code closeAfterDump} was given, in order; after the dump. */
+  void closeResources() {
+    for (AutoCloseable resource : closeAfterDump) {
+      try {
+        resource.close();
+      } catch (Exception | Error e) {
+        Logs.logger().log(System.Logger.Level.ERROR, "StatBuffer '" + name
+            + "': closing " + resource + " after the dump failed", e);
+      }
+    }
   }
 }

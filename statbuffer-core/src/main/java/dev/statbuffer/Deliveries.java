@@ -527,6 +527,15 @@ final class Deliveries<K> {
         + "': the listener threw" + (first ? " (later failures are logged at DEBUG)" : ""), e);
   }
 
+  /** A future completing when the deliveries of {@code waits} and {@code out} are delivered. */
+  static <K> CompletableFuture<Void> completion(List<CompletableFuture<Void>> waits,
+      List<Delivery<K>> out) {
+    for (Delivery<K> delivery : out) {
+      waits.add(delivery.done);
+    }
+    return CompletableFuture.allOf(waits.toArray(new CompletableFuture<?>[0]));
+  }
+
   /** Cancels a pending retry timer; true if this call did, so the caller re-sends it now. */
   static boolean cancelRetryTimer(Delivery<?> delivery) {
     Future<?> timer = delivery.retryTimer;

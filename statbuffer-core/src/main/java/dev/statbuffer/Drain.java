@@ -4,6 +4,7 @@ import java.lang.System.Logger;
 import java.lang.System.Logger.Level;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Future;
@@ -352,8 +353,21 @@ final class Drain<K> {
     }
   }
 
+  /** The buffer's lag: its oldest open window, and its oldest count in flight. */
+  BufferLag lag() {
+    long oldestWindow;
+    cells.lock.lock();
+    try {
+      oldestWindow = oldestWindowNanos(config.ticker.read());
+    } finally {
+      cells.lock.unlock();
+    }
+    long oldestHandedOver = deliveries.oldestHandedOverNanos(config.ticker.read());
+    return new BufferLag(Duration.ofNanos(oldestWindow), Duration.ofNanos(oldestHandedOver));
+  }
+
   /** The age of the oldest open window, from its due tick less the interval; under the lock. */
-  long oldestWindowNanos(long now) {
+  private long oldestWindowNanos(long now) {
     long due = cells.wheel.earliestOpen(cursor);
     if (due == Long.MAX_VALUE) {
       return 0;

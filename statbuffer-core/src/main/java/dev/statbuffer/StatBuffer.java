@@ -55,7 +55,6 @@ public final class StatBuffer<K> implements AutoCloseable {
   /** The {@code lifecycle} bit that closes the buffer; the bits below count slow-path writers. */
   private static final long CLOSED = 1L << 62;
 
-
   private static final VarHandle LIFECYCLE;
 
   static {
@@ -83,14 +82,8 @@ public final class StatBuffer<K> implements AutoCloseable {
 
   private StatBuffer(Config config, Target<K> target) {
     this.config = config;
-    Executor executor;
-    if (config.executor == null) {
-      ownedExecutor = Threads.newDefaultExecutor(config.name);
-      executor = ownedExecutor;
-    } else {
-      ownedExecutor = null;
-      executor = config.executor;
-    }
+    this.ownedExecutor = (config.executor == null) ? Threads.newDefaultExecutor(config.name) : null;
+    Executor executor = (ownedExecutor != null) ? ownedExecutor : config.executor;
     this.pending = new PendingKeys(config.maxKeys, config.pressureKeys);
     this.cells = new Cells<>(pending);
     this.table = cells.map;
@@ -99,12 +92,8 @@ public final class StatBuffer<K> implements AutoCloseable {
     this.drain = new Drain<>(config, cells, deliveries, this::isClosed);
     this.increments = new Increments<>(config.name, new LifecycleGate(), cells, pending, drain,
         deliveries);
-    if (config.shutdownHook) {
-      shutdownHook = Threads.newShutdownHook(config.name, this::close);
-      Runtime.getRuntime().addShutdownHook(shutdownHook);
-    } else {
-      shutdownHook = null;
-    }
+    this.shutdownHook = config.shutdownHook ? Threads.addShutdownHook(config.name, this::close)
+        : null;
   }
 
   /**
@@ -160,16 +149,6 @@ public final class StatBuffer<K> implements AutoCloseable {
       return (result == Cell.ADDED) || increments.slow(key, delta, cell, result);
     }
     return increments.slow(key, delta, null, Cell.DEAD);
-  }
-
-
-  /** A future completing when the deliveries of {@code waits} and {@code out} are delivered. */
-  private static <K> CompletableFuture<Void> completion(List<CompletableFuture<Void>> waits,
-      List<Delivery<K>> out) {
-    for (Delivery<K> delivery : out) {
-      waits.add(delivery.done);
-    }
-    return CompletableFuture.allOf(waits.toArray(new CompletableFuture<?>[0]));
   }
 
   /**
@@ -235,7 +214,6 @@ public final class StatBuffer<K> implements AutoCloseable {
     boolean increment(long delta);
   }
 
-
   /**
    * Returns the count buffered for {@code key} and not yet taken for flushing. The read is not
    * atomic with concurrent increments: it includes some subset of the writes that race with it.
@@ -278,7 +256,7 @@ public final class StatBuffer<K> implements AutoCloseable {
     deliveries.submit(retries);
     deliveries.submit(out);
     deliveries.submitQueued();
-    return completion(waits, out);
+    return Deliveries.completion(waits, out);
   }
 
   /**
@@ -298,7 +276,7 @@ public final class StatBuffer<K> implements AutoCloseable {
     });
     deliveries.submit(out);
     deliveries.submitQueued();
-    return completion(waits, out);
+    return Deliveries.completion(waits, out);
   }
 
   /**
@@ -320,15 +298,7 @@ public final class StatBuffer<K> implements AutoCloseable {
    * @return the lag
    */
   public BufferLag lag() {
-    long oldestWindow;
-    cells.lock.lock();
-    try {
-      oldestWindow = drain.oldestWindowNanos(config.ticker.read());
-    } finally {
-      cells.lock.unlock();
-    }
-    long oldestHandedOver = deliveries.oldestHandedOverNanos(config.ticker.read());
-    return new BufferLag(Duration.ofNanos(oldestWindow), Duration.ofNanos(oldestHandedOver));
+    return drain.lag();
   }
 
   /**
@@ -375,8 +345,8 @@ public final class StatBuffer<K> implements AutoCloseable {
       if (ownedExecutor != null) {
         ownedExecutor.shutdown();
       }
-      removeShutdownHook();
-      closeResources();
+      Threads.removeShutdownHook(shutdownHook);
+      config.closeResources();
       terminated.complete(null);
     }
   }
@@ -401,28 +371,6 @@ public final class StatBuffer<K> implements AutoCloseable {
     });
     deliveries.submit(out);
     deliveries.submitQueued();
-  }
-
-  /** Closes what {@link Builder#closeAfterDump} was given, in order, after the dump. */
-  private void closeResources() {
-    for (AutoCloseable resource : config.closeAfterDump) {
-      try {
-        resource.close();
-      } catch (Exception | Error e) {
-        Logs.logger().log(System.Logger.Level.ERROR, "StatBuffer '" + config.name
-            + "': closing " + resource + " after the dump failed", e);
-      }
-    }
-  }
-
-  private void removeShutdownHook() {
-    if (shutdownHook != null && Thread.currentThread() != shutdownHook) {
-      try {
-        Runtime.getRuntime().removeShutdownHook(shutdownHook);
-      } catch (IllegalStateException e) {
-        // The JVM is already shutting down: the hook is running or has run.
-      }
-    }
   }
 
   @Override
@@ -469,8 +417,6 @@ public final class StatBuffer<K> implements AutoCloseable {
    */
   public static final class Builder {
     private static final AtomicInteger NAMES = new AtomicInteger();
-    /** The longest duration an option takes (about 73 years), so sums of them cannot overflow. */
-    private static final Duration MAX_DURATION = Duration.ofNanos(Long.MAX_VALUE / 4);
 
     private String name;
     private Duration interval = Duration.ofSeconds(5);
@@ -514,7 +460,7 @@ public final class StatBuffer<K> implements AutoCloseable {
      * @return this builder
      */
     public Builder interval(Duration interval) {
-      this.interval = requireNonNegative("interval", interval);
+      this.interval = Config.requireDuration("interval", interval);
       return this;
     }
 
@@ -526,7 +472,7 @@ public final class StatBuffer<K> implements AutoCloseable {
      * @return this builder
      */
     public Builder jitter(Duration jitter) {
-      this.jitter = requireNonNegative("jitter", jitter);
+      this.jitter = Config.requireDuration("jitter", jitter);
       return this;
     }
 
@@ -538,7 +484,7 @@ public final class StatBuffer<K> implements AutoCloseable {
      * @return this builder
      */
     public Builder backoff(Duration backoff) {
-      this.backoff = requireNonNegative("backoff", backoff);
+      this.backoff = Config.requireDuration("backoff", backoff);
       return this;
     }
 
@@ -550,7 +496,7 @@ public final class StatBuffer<K> implements AutoCloseable {
      * @return this builder
      */
     public Builder maxBackoff(Duration maxBackoff) {
-      this.maxBackoff = requireNonNegative("maxBackoff", maxBackoff);
+      this.maxBackoff = Config.requireDuration("maxBackoff", maxBackoff);
       return this;
     }
 
@@ -624,7 +570,7 @@ public final class StatBuffer<K> implements AutoCloseable {
      * @return this builder
      */
     public Builder shutdownTimeout(Duration timeout) {
-      this.shutdownTimeout = requireNonNegative("shutdownTimeout", timeout);
+      this.shutdownTimeout = Config.requireDuration("shutdownTimeout", timeout);
       return this;
     }
 
@@ -642,7 +588,7 @@ public final class StatBuffer<K> implements AutoCloseable {
      * @return this builder
      */
     public Builder flushTimeout(Duration timeout) {
-      this.flushTimeout = requireNonNegative("flushTimeout", timeout);
+      this.flushTimeout = Config.requireDuration("flushTimeout", timeout);
       return this;
     }
 
@@ -741,18 +687,6 @@ public final class StatBuffer<K> implements AutoCloseable {
 
     private String nameOrDefault() {
       return (name != null) ? name : "statbuffer-" + NAMES.incrementAndGet();
-    }
-
-    private static Duration requireNonNegative(String option, Duration value) {
-      requireNonNull(value, option);
-      if (value.isNegative()) {
-        throw new IllegalArgumentException(option + " must not be negative: " + value);
-      }
-      if (value.compareTo(MAX_DURATION) > 0) {
-        throw new IllegalArgumentException(
-            option + " must be at most " + MAX_DURATION + ": " + value);
-      }
-      return value;
     }
   }
 }

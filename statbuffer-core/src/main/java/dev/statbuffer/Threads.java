@@ -70,8 +70,21 @@ final class Threads {
     }
   }
 
-  /** The (unstarted) JVM shutdown hook that closes a buffer. */
-  static Thread newShutdownHook(String bufferName, Runnable close) {
-    return new Thread(close, "statbuffer-" + bufferName + "-shutdown");
+  /** Adds (and returns) the JVM shutdown hook that closes a buffer. */
+  static Thread addShutdownHook(String bufferName, Runnable close) {
+    Thread hook = new Thread(close, "statbuffer-" + bufferName + "-shutdown");
+    Runtime.getRuntime().addShutdownHook(hook);
+    return hook;
+  }
+
+  /** Removes a buffer's shutdown hook (null: none), unless it is the hook that is running. */
+  static void removeShutdownHook(Thread hook) {
+    if (hook != null && Thread.currentThread() != hook) {
+      try {
+        Runtime.getRuntime().removeShutdownHook(hook);
+      } catch (IllegalStateException e) {
+        // The JVM is already shutting down: the hook is running or has run.
+      }
+    }
   }
 }
