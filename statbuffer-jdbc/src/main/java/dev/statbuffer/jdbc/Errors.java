@@ -1,6 +1,7 @@
 package dev.statbuffer.jdbc;
 
 import java.sql.SQLException;
+import java.sql.SQLTimeoutException;
 import java.util.Locale;
 
 /**
@@ -78,6 +79,48 @@ final class Errors {
   /** A value does not fit its column (too long, out of range, wrong format). */
   static boolean isDataException(SQLException e) {
     return state(e).startsWith("22");
+  }
+
+  /**
+   * A data error: the database refused a row for what it holds (SQLState class 22, data
+   * exception: too long, out of range, wrong format; class 23, integrity constraint violation;
+   * MariaDB's NOT NULL column without a default; SQLite's constraint, type mismatch and too-big
+   * errors), other than H2's insert race, which the sink applies again. Waiting does not fix it;
+   * the sink isolates the refused keys. Everything else (connections, timeouts, deadlocks,
+   * serialization failures, missing tables) fails the whole call, which the buffer retries.
+   *
+   * @param tables the counter table and ledger names, as the sink was configured
+   */
+  static boolean isDataError(SQLException e, JdbcDialect dialect, String... tables) {
+    if (isInsertRace(e, dialect, tables)) {
+      return false;
+    }
+    String message = message(e);
+    return isDataException(e) || isConstraintViolation(e)
+        || message.contains("sqlite_mismatch") || message.contains("sqlite_toobig");
+  }
+
+  /** A number outside its column's range (PostgreSQL, MariaDB, MySQL, H2). */
+  static boolean isOutOfRange(SQLException e) {
+    return state(e).equals("22003") || e.getErrorCode() == 1264
+        || (state(e).equals("22004") && message(e).contains("out of range")); // H2, in a column
+  }
+
+  /** A value longer than its column holds. */
+  static boolean isTooLong(SQLException e) {
+    return state(e).equals("22001") || e.getErrorCode() == 1406;
+  }
+
+  /**
+   * The statement ran past its query timeout and was cancelled: PostgreSQL and H2
+   * {@code 57014}, MariaDB {@code 70100} (max_statement_time), MySQL 3024, or the driver's
+   * {@link SQLTimeoutException}.
+   */
+  static boolean isTimeout(SQLException e) {
+    int code = e.getErrorCode();
+    boolean lockWait = code == 50200 || code == 1205; // H2, MariaDB: a lock wait timed out
+    return (e instanceof SQLTimeoutException && !lockWait) || state(e).equals("57014")
+        || state(e).equals("70100") || code == 1969 || code == 3024;
   }
 
   /** Deadlock, serialization failure, lock timeout or busy database: retrying may succeed. */

@@ -4,6 +4,8 @@ import static java.util.Objects.requireNonNull;
 
 import dev.statbuffer.BatchFlushHandler;
 import dev.statbuffer.FlushBatch;
+import dev.statbuffer.RejectedKeysException;
+import dev.statbuffer.jdbc.Rows.Row;
 import java.lang.System.Logger;
 import java.lang.System.Logger.Level;
 import java.math.BigDecimal;
@@ -11,17 +13,12 @@ import java.sql.Array;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
-import java.sql.ResultSetMetaData;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.Collections;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Locale;
-import java.util.Map;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.function.Function;
@@ -45,7 +42,8 @@ import javax.sql.DataSource;
  * <ul>
  *   <li><b>Additive.</b> Each key's count is added to its row with the dialect's native upsert
  *   (see {@link JdbcDialect}); a missing row is inserted with the count. Negative counts subtract.
- *   <li><b>Atomic.</b> A batch is one transaction: all its keys are added, or none.
+ *   <li><b>Atomic.</b> A batch is one transaction: all its keys are added, or none; unless the
+ *   database refuses it for a data reason (below), when it is applied in pieces.
  *   <li><b>Exactly once</b> (unless {@link Builder#exactlyOnce(boolean) turned off}). The batch's
  *   {@link FlushBatch#id()} is inserted into a ledger table in the same transaction, before the
  *   counters. A batch whose id is already in the ledger (a retry of a batch whose commit succeeded
@@ -54,6 +52,32 @@ import javax.sql.DataSource;
  *   {@code MERGE}); its update count says whether the id was new, so a duplicate never aborts a
  *   PostgreSQL transaction. Ledger rows older than the {@link Builder#ledgerRetention retention}
  *   are pruned now and then; a batch retried after that long would be applied twice.
+ *   <li><b>Bad keys do not block the others.</b> When the database refuses a batch for a data
+ *   reason (SQLState class 22 or 23: a count past its column's range, a key longer than its
+ *   column, a constraint), the transaction is rolled back and the refused keys are isolated by
+ *   bisection: the batch's rows, in their fixed order, are split into halves, each applied in a
+ *   transaction of its own, and a refused half is split again, down to single rows. Every other
+ *   key is applied in the same call, and {@link #flush} throws a {@link RejectedKeysException}
+ *   naming the refused keys; the buffer drops each at once (to {@code onDrop}) instead of
+ *   retrying the batch. Each rejection's cause names the key, its count, the table and column,
+ *   the database's message and the fix. With the ledger, a piece of rows {@code [lo, hi)} has the
+ *   id {@code <batch id>-<lo>-<hi>} (base 36), and a ledger row {@code <id>-s}, written with the
+ *   piece's id, marks a piece that was split rather than applied; so every piece is applied once
+ *   across retries, concurrent calls of the same batch and crashes, and a batch that was split is
+ *   split the same way on every retry, even if the whole would now be accepted. A refused key is
+ *   dropped under the id {@code <piece id>-d}, so that replaying it through the sink under that
+ *   id applies it once. Without the ledger the bisection is the same and nothing is exactly
+ *   once. Other failures (connections, timeouts, deadlocks, serialization failures, missing
+ *   tables) fail the call, and the buffer retries the whole batch.
+ *   <li><b>Integer counts.</b> When the sink first checks the table, a count column that does not
+ *   hold integers exactly (text, floating point, decimals with a fractional part) is refused with
+ *   the {@code ALTER TABLE} that fixes it. Integer types narrower than {@code BIGINT} are
+ *   accepted: a total past their range is a refused key.
+ *   <li><b>Bounded statements.</b> Every statement has a {@link Builder#queryTimeout query
+ *   timeout} (30 s unless set), so a held lock or a stuck database fails the call, which the
+ *   buffer retries. Waiting for a connection is bounded by the pool (HikariCP's
+ *   {@code connectionTimeout}, 30 s by default), and the whole call by the buffer's handler
+ *   timeout ({@code flushTimeout}), which abandons a call that hangs and retries the batch.
  *   <li><b>Few deadlocks between writers.</b> PostgreSQL and H2 sort each statement's rows
  *   themselves (in the columns' own order and collation); the other dialects write rows in one
  *   fixed order computed in Java (by key, strings compared case-insensitively first so that
@@ -71,9 +95,10 @@ import javax.sql.DataSource;
  *   parameter limit) and a commit; H2 first updates the sink's lock row in the ledger, so that the
  *   writers of one H2 table take turns (concurrent H2 MERGEs of the same new keys fail, and were
  *   seen to count a key twice under that contention).
- *   <li><b>Clear errors.</b> A missing table or column, a key set without a primary key, or a
- *   constraint that rejects a row is thrown as an {@link SQLException} (with the original SQLState,
- *   vendor code and cause) whose message names the table and column and says what to do.
+ *   <li><b>Clear errors.</b> A missing table or column, a count column of the wrong type, a key set
+ *   without a primary key or a statement past its timeout is thrown as an {@link SQLException}
+ *   (with the original SQLState, vendor code and cause) whose message names the table and column
+ *   and says what to do.
  * </ul>
  *
  * <p>Every flush borrows a connection from the {@link DataSource} (use a pool, such as HikariCP)
@@ -92,7 +117,6 @@ public final class JdbcSink<K> implements BatchFlushHandler<K> {
   private static final Pattern TABLE = Pattern.compile(
       "[A-Za-z_][A-Za-z0-9_]*(\\.[A-Za-z_][A-Za-z0-9_]*)?");
   private static final Pattern SQL_TYPE = Pattern.compile("[A-Za-z][A-Za-z0-9_ ]*(\\([0-9, ]+\\))?");
-  private static final Pattern CAST_TYPE = Pattern.compile("[A-Za-z_][A-Za-z0-9_ ]*");
   private static final String DEFAULT_KEY_TYPE = "VARCHAR(255)";
   /** The longest counter table name (the width of the ledger's {@code sink} column). */
   static final int MAX_TABLE_NAME = 128;
@@ -103,8 +127,6 @@ public final class JdbcSink<K> implements BatchFlushHandler<K> {
   private final String table;
   private final List<String> keyColumns;
   private final String countColumn;
-  private final Function<? super K, Object[]> keyMapper;
-  private final JdbcDialect configuredDialect;
   private final boolean exactlyOnce;
   private final String ledgerTable;
   private final long retentionMillis;
@@ -112,6 +134,11 @@ public final class JdbcSink<K> implements BatchFlushHandler<K> {
   private final int configuredRowsPerStatement;
   private final List<String> keyColumnTypes;
   private final LongSupplier clock;
+  private final Jdbc jdbc;
+  private final Ledger ledger;
+  private final Rows<K> rows;
+  private final Split split;
+  private final Rejections<K> rejections;
 
   private final Object planLock = new Object();
   /** The checked tables and their statements; null until the first flush succeeds in checking. */
@@ -124,7 +151,7 @@ public final class JdbcSink<K> implements BatchFlushHandler<K> {
   private final LongAdder duplicates = new LongAdder();
   private final LongAdder failures = new LongAdder();
   private final LongAdder rowsWritten = new LongAdder();
-  private final LongAdder statements = new LongAdder();
+  private final LongAdder rejectedKeys = new LongAdder();
   private final LongAdder pruned = new LongAdder();
 
   private JdbcSink(Builder<K> builder) {
@@ -132,8 +159,6 @@ public final class JdbcSink<K> implements BatchFlushHandler<K> {
     this.table = builder.table;
     this.keyColumns = builder.keyColumns;
     this.countColumn = builder.countColumn;
-    this.keyMapper = builder.keyMapper;
-    this.configuredDialect = builder.dialect;
     this.dialect = builder.dialect;
     this.exactlyOnce = builder.exactlyOnce;
     this.ledgerTable = (builder.ledgerTable != null) ? builder.ledgerTable
@@ -144,6 +169,12 @@ public final class JdbcSink<K> implements BatchFlushHandler<K> {
     this.keyColumnTypes = (builder.keyColumnTypes != null) ? builder.keyColumnTypes
         : Collections.nCopies(keyColumns.size(), DEFAULT_KEY_TYPE);
     this.clock = builder.clock;
+    this.jdbc = new Jdbc((int) builder.queryTimeout.toSeconds(), table);
+    this.ledger = new Ledger(jdbc);
+    this.rows = new Rows<>(table, keyColumns, countColumn, builder.keyMapper);
+    this.split = new Split(ledger, exactlyOnce, this::applyRacing, this::tryRows, clock, table,
+        ledgerTable);
+    this.rejections = new Rejections<>(table, keyColumns, countColumn, rows);
   }
 
   /**
@@ -160,40 +191,42 @@ public final class JdbcSink<K> implements BatchFlushHandler<K> {
 
   /**
    * Adds the batch's counts to the counter table in one transaction, unless the ledger shows that
-   * this batch id was applied before.
+   * this batch id was applied before. If the database refuses the batch for a data reason (a count
+   * past its column's range, a key longer than its column, a constraint: SQLState classes 22 and
+   * 23), the sink finds the refused keys by bisection, applies all the others in this call, and
+   * reports the refused ones in a {@link RejectedKeysException}; the buffer drops each of them
+   * under its own id and does not retry the call (see {@link JdbcSink}).
    *
    * @param batch the batch, not null
-   * @throws SQLException if the batch could not be applied; nothing of it was applied, unless the
-   *     connection broke after the database committed, in which case the retry finds the id in
-   *     the ledger
+   * @throws RejectedKeysException if the database refused some keys for good: every other key was
+   *     applied (or had been, by an earlier call of this batch)
+   * @throws SQLException if the batch could not be applied for another reason (a connection, a
+   *     timeout, a deadlock, a missing table); nothing of it was applied, unless the connection
+   *     broke after the database committed, or the batch was being split and some pieces were
+   *     committed: the retry finds those in the ledger
    * @throws IllegalArgumentException if the key mapper returned a wrong number of values or a
    *     null, or a value the PostgreSQL dialect cannot send, or if the counts of keys mapped to
    *     one row overflow a {@code long} when added
    */
   @Override
-  public void flush(FlushBatch<K> batch) throws SQLException {
+  public void flush(FlushBatch<K> batch) throws SQLException, RejectedKeysException {
     requireNonNull(batch, "batch");
+    Sql sql;
+    Split.Result result;
     try {
-      List<Row> rows = rowsOf(batch);
+      List<Row> rows = this.rows.of(batch);
       if (rows.isEmpty()) {
         applied.increment(); // every count cancelled out against another key on the same row
         return;
       }
-      Sql sql = plan();
+      sql = plan();
       if (sql.dialect == JdbcDialect.POSTGRESQL) {
         checkTextKeys(rows);
       }
-      boolean wasApplied;
       try (Connection connection = dataSource.getConnection()) {
-        wasApplied = applyRacing(connection, sql, batch.id(), rows);
-        if (wasApplied) {
-          applied.increment();
-          rowsWritten.add(rows.size());
+        result = split.run(connection, sql, batch.id(), rows);
+        if (result.written > 0) {
           maybePrune(connection, sql);
-        } else {
-          duplicates.increment();
-          LOGGER.log(Level.DEBUG, () -> "Batch " + batch.id() + " is already in ledger "
-              + ledgerTable + ": acknowledged without applying it again");
         }
       } catch (SQLException e) {
         throw explain(e, batch.id());
@@ -201,6 +234,21 @@ public final class JdbcSink<K> implements BatchFlushHandler<K> {
     } catch (SQLException | RuntimeException e) {
       failures.increment();
       throw e;
+    }
+    rowsWritten.add(result.written);
+    if (result.written > 0) {
+      applied.increment();
+    } else if (result.rejected.isEmpty()) {
+      duplicates.increment();
+      LOGGER.log(Level.DEBUG, () -> "Batch " + batch.id() + " is already in ledger "
+          + ledgerTable + ": acknowledged without applying it again");
+    } else {
+      failures.increment();
+    }
+    if (!result.rejected.isEmpty()) {
+      RejectedKeysException report = rejections.of(batch, result.rejected, sql);
+      rejectedKeys.add(report.rejections().size());
+      throw report;
     }
   }
 
@@ -214,9 +262,9 @@ public final class JdbcSink<K> implements BatchFlushHandler<K> {
   public void createTables() throws SQLException {
     try (Connection connection = dataSource.getConnection()) {
       JdbcDialect d = dialect(connection);
-      Sql ddl = sql(connection, d, new String[keyColumns.size()]);
+      Sql ddl = sql(connection, d, null);
       boolean autoCommit = connection.getAutoCommit();
-      try (Statement statement = connection.createStatement()) {
+      try (Statement statement = jdbc.create(connection)) {
         for (String sql : ddl.createTables(keyColumnTypes, exactlyOnce)) {
           try {
             statement.execute(sql);
@@ -230,12 +278,9 @@ public final class JdbcSink<K> implements BatchFlushHandler<K> {
               connection.rollback();
             }
           }
-          statements.increment();
+          jdbc.statements.increment();
         }
-        if (!autoCommit) {
-          connection.commit();
-          statements.increment();
-        }
+        jdbc.commitUnlessAutoCommit(connection);
       }
     }
     plan = null; // check the tables again before the next flush
@@ -285,7 +330,7 @@ public final class JdbcSink<K> implements BatchFlushHandler<K> {
    */
   public String singleRowUpsertSql() throws SQLException {
     try (Connection connection = dataSource.getConnection()) {
-      return sql(connection, dialect(connection), new String[keyColumns.size()]).singleRowUpsert();
+      return sql(connection, dialect(connection), null).singleRowUpsert();
     }
   }
 
@@ -298,7 +343,8 @@ public final class JdbcSink<K> implements BatchFlushHandler<K> {
     long appliedNow = applied.sum();
     long duplicatesNow = duplicates.sum();
     return new JdbcSinkStats(appliedNow + duplicatesNow, appliedNow, duplicatesNow,
-        failures.sum(), rowsWritten.sum(), statements.sum(), pruned.sum());
+        failures.sum(), rowsWritten.sum(), jdbc.statements.sum(), pruned.sum(),
+        rejectedKeys.sum());
   }
 
   /**
@@ -323,85 +369,93 @@ public final class JdbcSink<K> implements BatchFlushHandler<K> {
    * dialects' upserts do; it fails with a unique-key violation instead, and its transaction rolls
    * back, so the retry (which now finds the row, or the batch id in the ledger) is safe.
    */
-  private boolean applyRacing(Connection connection, Sql sql, String batchId, List<Row> rows)
+  private boolean applyRacing(Connection connection, Sql sql, String id, List<Row> rows)
       throws SQLException {
     for (int attempt = 1; ; attempt++) {
       try {
-        return apply(connection, sql, batchId, rows);
+        return apply(connection, sql, id, rows);
       } catch (SQLException e) {
         if (attempt >= INSERT_RACE_ATTEMPTS
             || !Errors.isInsertRace(e, sql.dialect, table, ledgerTable)) {
           throw e;
         }
-        LOGGER.log(Level.DEBUG, () -> "Batch " + batchId + " raced a concurrent insert of the"
+        LOGGER.log(Level.DEBUG, () -> "Batch " + id + " raced a concurrent insert of the"
             + " same new key into " + table + "; applying it again");
       }
     }
   }
 
   /**
-   * Writes the rows in one transaction.
+   * Writes the rows in one transaction (the whole batch, or a piece of it under its own id).
    *
-   * @return true if applied, false if the ledger already held the batch id (nothing written)
+   * @return true if applied, false if the ledger already held the id (nothing written)
    */
-  private boolean apply(Connection connection, Sql sql, String batchId, List<Row> rows)
+  private boolean apply(Connection connection, Sql sql, String id, List<Row> rows)
       throws SQLException {
     int perStatement = rowsPerStatement(sql.dialect);
-    int chunks = (rows.size() + perStatement - 1) / perStatement;
-    boolean autoCommit = connection.getAutoCommit();
     long now = clock.getAsLong();
-    if (sql.dialect == JdbcDialect.POSTGRESQL && chunks == 1 && autoCommit) {
+    if (sql.dialect == JdbcDialect.POSTGRESQL && rows.size() <= perStatement
+        && connection.getAutoCommit()) {
       // One statement is its own transaction: the ledger insert and the upsert commit together.
-      int count = postgresUpsert(connection, sql, exactlyOnce, batchId, now, rows);
-      return !exactlyOnce || count > 0;
+      return postgresUpsert(connection, sql, exactlyOnce, id, now, rows) > 0 || !exactlyOnce;
     }
-    if (autoCommit) {
-      connection.setAutoCommit(false);
-    }
-    boolean committed = false;
-    try {
+    return jdbc.transaction(connection, () -> {
       int from = 0;
-      if (exactlyOnce) {
-        int count;
-        if (sql.dialect == JdbcDialect.POSTGRESQL) {
-          int to = Math.min(rows.size(), perStatement);
-          count = postgresUpsert(connection, sql, true, batchId, now, rows.subList(0, to));
-          from = to;
-        } else {
-          if (sql.dialect == JdbcDialect.H2) {
-            lockTable(connection, sql);
-          }
-          count = ledgerInsert(connection, sql, batchId, now);
+      if (exactlyOnce && sql.dialect == JdbcDialect.POSTGRESQL) {
+        from = Math.min(rows.size(), perStatement);
+        if (postgresUpsert(connection, sql, true, id, now, rows.subList(0, from)) == 0) {
+          return false; // rolled back: nothing to undo
         }
-        if (count == 0) {
-          rollback(connection);
-          committed = true; // nothing to undo
+      } else if (exactlyOnce) {
+        ledger.lockIfH2(connection, sql);
+        if (!ledger.insert(connection, sql, now, id)) {
           return false;
         }
       }
-      for (; from < rows.size(); from += perStatement) {
-        List<Row> chunk = rows.subList(from, Math.min(rows.size(), from + perStatement));
-        if (sql.dialect == JdbcDialect.POSTGRESQL) {
-          postgresUpsert(connection, sql, false, batchId, now, chunk);
-        } else {
-          upsert(connection, sql, chunk);
-        }
-      }
-      statements.increment();
-      connection.commit();
-      committed = true;
+      writeRows(connection, sql, rows, from, perStatement);
       return true;
-    } finally {
-      if (!committed) {
-        rollbackQuietly(connection);
-      }
-      if (autoCommit) {
-        restoreAutoCommit(connection);
+    });
+  }
+
+  /** The upserts of {@code rows} from {@code from} on, in the current transaction. */
+  private void writeRows(Connection connection, Sql sql, List<Row> rows, int from,
+      int perStatement) throws SQLException {
+    for (int start = from; start < rows.size(); start += perStatement) {
+      List<Row> chunk = rows.subList(start, Math.min(rows.size(), start + perStatement));
+      if (sql.dialect == JdbcDialect.POSTGRESQL) {
+        postgresUpsert(connection, sql, false, null, 0, chunk);
+      } else {
+        upsert(connection, sql, chunk);
       }
     }
   }
 
-  private int postgresUpsert(Connection connection, Sql sql, boolean withLedger, String batchId,
+  /**
+   * Writes {@code rows} without the ledger in a transaction that is rolled back, to learn why the
+   * database refuses them.
+   *
+   * @return the data error, or null if the database accepts them now
+   */
+  private SQLException tryRows(Connection connection, Sql sql, List<Row> rows)
+      throws SQLException {
+    try {
+      jdbc.transaction(connection, () -> {
+        if (exactlyOnce) {
+          ledger.lockIfH2(connection, sql);
+        }
+        writeRows(connection, sql, rows, 0, rowsPerStatement(sql.dialect));
+        return false;
+      });
+      return null;
+    } catch (SQLException e) {
+      if (Errors.isDataError(e, sql.dialect, table, ledgerTable)) {
+        return e;
+      }
+      throw e;
+    }
+  }
+
+  private int postgresUpsert(Connection connection, Sql sql, boolean withLedger, String id,
       long now, List<Row> rows) throws SQLException {
     int keys = keyColumns.size();
     Object[][] columns = new Object[keys][rows.size()];
@@ -409,16 +463,15 @@ public final class JdbcSink<K> implements BatchFlushHandler<K> {
     for (int r = 0; r < rows.size(); r++) {
       Row row = rows.get(r);
       for (int i = 0; i < keys; i++) {
-        columns[i][r] = text(row.key.values[i]);
+        columns[i][r] = text(row.key().values[i]);
       }
-      counts[r] = row.count;
+      counts[r] = row.count();
     }
     Array[] arrays = new Array[keys + 1];
-    try (PreparedStatement statement = connection.prepareStatement(
-        sql.postgresUpsert(withLedger))) {
+    try (PreparedStatement statement = jdbc.prepare(connection, sql.postgresUpsert(withLedger))) {
       int p = 1;
       if (withLedger) {
-        statement.setString(p++, batchId);
+        statement.setString(p++, id);
         statement.setLong(p++, now);
       }
       for (int i = 0; i < keys; i++) {
@@ -427,7 +480,7 @@ public final class JdbcSink<K> implements BatchFlushHandler<K> {
       }
       arrays[keys] = connection.createArrayOf("bigint", counts);
       statement.setArray(p, arrays[keys]);
-      statements.increment();
+      jdbc.statements.increment();
       return statement.executeUpdate();
     } finally {
       for (Array array : arrays) {
@@ -445,7 +498,7 @@ public final class JdbcSink<K> implements BatchFlushHandler<K> {
    */
   private void checkTextKeys(List<Row> rows) {
     for (Row row : rows) {
-      Object[] values = row.key.values;
+      Object[] values = row.key().values;
       for (int i = 0; i < values.length; i++) {
         Object v = values[i];
         if (!(v instanceof String || v instanceof Number || v instanceof Boolean
@@ -470,39 +523,16 @@ public final class JdbcSink<K> implements BatchFlushHandler<K> {
     return value.toString();
   }
 
-  /**
-   * H2: serializes the writers of this counter table by updating one lock row in the ledger
-   * first. Concurrent MERGEs of the same new keys into one H2 table fail with unique-key
-   * violations, and under that contention H2 was seen to keep effects of failed attempts
-   * (counts added twice); one writer at a time avoids both.
-   */
-  private void lockTable(Connection connection, Sql sql) throws SQLException {
-    try (Statement statement = connection.createStatement()) {
-      statements.increment();
-      statement.executeUpdate(sql.h2LockRow());
-    }
-  }
-
-  private int ledgerInsert(Connection connection, Sql sql, String batchId, long now)
-      throws SQLException {
-    try (PreparedStatement statement = connection.prepareStatement(sql.ledgerInsert())) {
-      statement.setString(1, batchId);
-      statement.setLong(2, now);
-      statements.increment();
-      return statement.executeUpdate();
-    }
-  }
-
   private void upsert(Connection connection, Sql sql, List<Row> rows) throws SQLException {
-    try (PreparedStatement statement = connection.prepareStatement(sql.upsert(rows.size()))) {
+    try (PreparedStatement statement = jdbc.prepare(connection, sql.upsert(rows.size()))) {
       int p = 1;
       for (Row row : rows) {
-        for (Object value : row.key.values) {
+        for (Object value : row.key().values) {
           statement.setObject(p++, value);
         }
-        statement.setLong(p++, row.count);
+        statement.setLong(p++, row.count());
       }
-      statements.increment();
+      jdbc.statements.increment();
       statement.executeUpdate();
     }
   }
@@ -514,29 +544,6 @@ public final class JdbcSink<K> implements BatchFlushHandler<K> {
       return wanted; // arrays: a handful of parameters whatever the row count
     }
     return Math.max(1, Math.min(wanted, d.maxParameters() / (keyColumns.size() + 1)));
-  }
-
-  private void rollback(Connection connection) throws SQLException {
-    statements.increment();
-    connection.rollback();
-  }
-
-  private void rollbackQuietly(Connection connection) {
-    try {
-      rollback(connection);
-    } catch (SQLException | RuntimeException e) {
-      LOGGER.log(Level.DEBUG, "JdbcSink: rollback after a failure failed too", e);
-    }
-  }
-
-  private void restoreAutoCommit(Connection connection) {
-    try {
-      connection.setAutoCommit(true);
-    } catch (SQLException | RuntimeException e) {
-      // Never throw after a commit: without the ledger a retry would count twice.
-      LOGGER.log(Level.WARNING, "JdbcSink could not switch auto-commit back on for a connection"
-          + " of table " + table + "; the pool should discard or reset it", e);
-    }
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -566,137 +573,18 @@ public final class JdbcSink<K> implements BatchFlushHandler<K> {
 
   private long prune(Connection connection, Sql sql) throws SQLException {
     long deleted;
-    try (PreparedStatement statement = connection.prepareStatement(sql.pruneLedger())) {
+    try (PreparedStatement statement = jdbc.prepare(connection, sql.pruneLedger())) {
       statement.setLong(1, clock.getAsLong() - retentionMillis);
-      statements.increment();
+      jdbc.statements.increment();
       deleted = statement.executeUpdate();
     }
-    if (!connection.getAutoCommit()) {
-      statements.increment();
-      connection.commit();
-    }
+    jdbc.commitUnlessAutoCommit(connection);
     pruned.add(deleted);
     if (deleted > 0) {
       LOGGER.log(Level.DEBUG, () -> "JdbcSink pruned " + deleted + " rows from ledger "
           + ledgerTable);
     }
     return deleted;
-  }
-
-  // ---------------------------------------------------------------------------------------------
-  // Rows: mapped, merged, sorted
-  // ---------------------------------------------------------------------------------------------
-
-  /** One counter row to add to. */
-  private record Row(KeyValues key, long count) {}
-
-  /** A key's column values, with equality and the fixed write order. */
-  private static final class KeyValues implements Comparable<KeyValues> {
-    final Object[] values;
-    private final int hash;
-
-    KeyValues(Object[] values) {
-      this.values = values;
-      this.hash = Arrays.deepHashCode(values);
-    }
-
-    @Override
-    public boolean equals(Object o) {
-      return (o instanceof KeyValues) && Arrays.deepEquals(values, ((KeyValues) o).values);
-    }
-
-    @Override
-    public int hashCode() {
-      return hash;
-    }
-
-    @Override
-    public int compareTo(KeyValues other) {
-      for (int i = 0; i < values.length; i++) {
-        int c = compareValues(values[i], other.values[i]);
-        if (c != 0) {
-          return c;
-        }
-      }
-      return 0;
-    }
-  }
-
-  /**
-   * A total order on column values that every process computes alike. Strings compare
-   * case-insensitively first, so that rows that a case-insensitive collation treats as one (MySQL
-   * and MariaDB's defaults) are still locked in one order.
-   */
-  @SuppressWarnings({"unchecked", "rawtypes"})
-  static int compareValues(Object a, Object b) {
-    if (a instanceof String && b instanceof String) {
-      String x = (String) a;
-      String y = (String) b;
-      int c = x.compareToIgnoreCase(y);
-      return (c != 0) ? c : x.compareTo(y);
-    }
-    if (a.getClass() == b.getClass() && a instanceof Comparable) {
-      return ((Comparable) a).compareTo(b);
-    }
-    if (a instanceof Number && b instanceof Number) {
-      int c = new BigDecimal(a.toString()).compareTo(new BigDecimal(b.toString()));
-      if (c != 0) {
-        return c;
-      }
-    }
-    int c = a.getClass().getName().compareTo(b.getClass().getName());
-    return (c != 0) ? c : a.toString().compareTo(b.toString());
-  }
-
-  private List<Row> rowsOf(FlushBatch<K> batch) {
-    Map<K, Long> counts = batch.counts();
-    Map<KeyValues, long[]> merged = new HashMap<>(counts.size() * 2);
-    for (Map.Entry<K, Long> entry : counts.entrySet()) {
-      KeyValues key = new KeyValues(valuesOf(entry.getKey()));
-      long count = entry.getValue();
-      long[] sum = merged.get(key);
-      if (sum == null) {
-        merged.put(key, new long[] {count});
-      } else {
-        try {
-          sum[0] = Math.addExact(sum[0], count); // two keys the mapper sends to one row
-        } catch (ArithmeticException e) {
-          throw new IllegalArgumentException("The counts of the keys that map to row "
-              + Arrays.toString(key.values) + " (key columns " + keyColumns + ", count column "
-              + countColumn + ") of table " + table + " overflow a BIGINT when added; key "
-              + entry.getKey() + " brought the sum past the range", e);
-        }
-      }
-    }
-    List<Row> rows = new ArrayList<>(merged.size());
-    merged.forEach((key, sum) -> {
-      if (sum[0] != 0) {
-        rows.add(new Row(key, sum[0]));
-      }
-    });
-    rows.sort((x, y) -> x.key.compareTo(y.key));
-    return rows;
-  }
-
-  private Object[] valuesOf(K key) {
-    if (keyMapper == null) {
-      return new Object[] {key};
-    }
-    Object[] values = keyMapper.apply(key);
-    if (values == null || values.length != keyColumns.size()) {
-      throw new IllegalArgumentException("keyMapper returned "
-          + ((values == null) ? "null" : values.length + " values") + " for key " + key
-          + " but table " + table + " has " + keyColumns.size() + " key columns " + keyColumns
-          + ": return one value per key column, in that order");
-    }
-    for (int i = 0; i < values.length; i++) {
-      if (values[i] == null) {
-        throw new IllegalArgumentException("keyMapper returned null for column "
-            + keyColumns.get(i) + " of table " + table + " for key " + key
-            + ": key columns are part of the primary key and cannot be null");
-      }
-    }
-    return values.clone();
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -712,55 +600,58 @@ public final class JdbcSink<K> implements BatchFlushHandler<K> {
     return d;
   }
 
-  private Sql sql(Connection connection, JdbcDialect d, String[] casts) throws SQLException {
+  /** The statements, with the checked {@code columns}, or null before the check. */
+  private Sql sql(Connection connection, JdbcDialect d, Columns columns) throws SQLException {
     return new Sql(d, Identifiers.of(d, connection.getMetaData()), table, keyColumns, countColumn,
-        ledgerTable, casts);
+        ledgerTable, columns);
   }
 
-  /** The checked plan; checks the tables (once) on a borrowed connection. */
+  /**
+   * The checked plan; checks the tables (once) on a borrowed connection. The connection is
+   * borrowed before the lock is taken: a {@code getConnection} that hangs holds up only its own
+   * call, never every other call waiting for the lock (issue 12, finding 5).
+   */
   private Sql plan() throws SQLException {
     Sql sql = plan;
     if (sql != null) {
       return sql;
     }
-    synchronized (planLock) {
-      sql = plan;
-      if (sql == null) {
-        try (Connection connection = dataSource.getConnection()) {
+    try (Connection connection = dataSource.getConnection()) {
+      synchronized (planLock) {
+        sql = plan;
+        if (sql == null) {
           sql = check(connection);
+          plan = sql;
         }
-        plan = sql;
+        return sql;
       }
-      return sql;
     }
   }
 
   /**
-   * Proves that the counter table, its columns and the ledger exist, and reads the key columns'
-   * types (PostgreSQL and H2 cast their parameters to them).
+   * Proves that the counter table, its columns and the ledger exist, that the count column holds
+   * integers, and reads the key columns' types (PostgreSQL and H2 cast their parameters to them).
    */
   private Sql check(Connection connection) throws SQLException {
     JdbcDialect d = dialect(connection);
-    Sql sql = sql(connection, d, new String[keyColumns.size()]);
+    Sql sql = sql(connection, d, null);
     boolean autoCommit = connection.getAutoCommit();
-    String[] casts = new String[keyColumns.size()];
+    Columns columns;
     try {
-      try (Statement statement = connection.createStatement()) {
-        statements.increment();
+      try (Statement statement = jdbc.create(connection)) {
+        jdbc.statements.increment();
         try (ResultSet rs = statement.executeQuery(sql.probeCounterTable())) {
-          ResultSetMetaData meta = rs.getMetaData();
-          for (int i = 0; i < casts.length; i++) {
-            casts[i] = castType(d, meta, i + 1);
-          }
+          columns = Columns.read(rs.getMetaData(), keyColumns, countColumn);
         }
       } catch (SQLException e) {
         throw describeCounterTableProblem(connection, sql, e);
       }
+      columns.checkCount(table, sql);
       if (exactlyOnce) {
         int sinkWidth;
         int batchIdWidth;
-        try (Statement statement = connection.createStatement()) {
-          statements.increment();
+        try (Statement statement = jdbc.create(connection)) {
+          jdbc.statements.increment();
           try (ResultSet rs = statement.executeQuery(sql.probeLedgerTable())) {
             sinkWidth = rs.getMetaData().getPrecision(1);
             batchIdWidth = rs.getMetaData().getPrecision(2);
@@ -784,10 +675,10 @@ public final class JdbcSink<K> implements BatchFlushHandler<K> {
       }
     } finally {
       if (!autoCommit) {
-        rollbackQuietly(connection); // end the read-only transaction the checks opened
+        jdbc.rollbackQuietly(connection); // end the read-only transaction the checks opened
       }
     }
-    return sql(connection, d, casts);
+    return sql(connection, d, columns);
   }
 
   /** Fails if the ledger's {@code column} holds fewer than {@code needed} characters. */
@@ -818,8 +709,8 @@ public final class JdbcSink<K> implements BatchFlushHandler<K> {
           connection.rollback(); // PostgreSQL refuses statements in a failed transaction
         }
         for (String column : all) {
-          try (Statement statement = connection.createStatement()) {
-            statements.increment();
+          try (Statement statement = jdbc.create(connection)) {
+            jdbc.statements.increment();
             statement.executeQuery(sql.probeColumn(column)).close();
           } catch (SQLException columnError) {
             missing.add(column);
@@ -857,6 +748,12 @@ public final class JdbcSink<K> implements BatchFlushHandler<K> {
           + " values of the columns' own types (for example Long for BIGINT, trimmed strings for"
           + " CHAR)", e);
     }
+    if (Errors.isTimeout(e)) {
+      return Errors.explained("A statement of JdbcSink on table " + table + " ran past the query"
+          + " timeout of " + jdbc.timeoutSeconds + " s (a lock held by another transaction, or a"
+          + " stuck database) and was cancelled; its transaction was rolled back and the buffer"
+          + " retries the batch", e);
+    }
     if (Errors.isTransient(e)) {
       return e; // deadlock, serialization failure, broken connection: the retry is the fix
     }
@@ -875,55 +772,7 @@ public final class JdbcSink<K> implements BatchFlushHandler<K> {
           + " the additive upsert needs. Add one: ALTER TABLE " + table + " ADD PRIMARY KEY ("
           + String.join(", ", keyColumns) + ")", e);
     }
-    if (Errors.isConstraintViolation(e)) {
-      return Errors.explained("Batch " + batchId + " violated a constraint of table " + table
-          + " (or of ledger " + ledgerTable + "). The sink writes only the columns "
-          + String.join(", ", keyColumns) + ", " + countColumn + ": give the table's other"
-          + " columns defaults, check its CHECK and FOREIGN KEY constraints, and make sure ("
-          + String.join(", ", keyColumns) + ") is its primary key. The buffer retries the batch"
-          + " until this is fixed or maxAttempts is reached", e);
-    }
-    if (Errors.isDataException(e)) {
-      return Errors.explained("A key or count of batch " + batchId + " does not fit the columns"
-          + " of table " + table + " (" + String.join(", ", keyColumns) + ", " + countColumn
-          + "): widen the column types, or shorten the keys", e);
-    }
     return e;
-  }
-
-  /** The SQL type to cast a key parameter to, or null for none. */
-  private static String castType(JdbcDialect d, ResultSetMetaData meta, int column)
-      throws SQLException {
-    if (d != JdbcDialect.POSTGRESQL && d != JdbcDialect.H2) {
-      return null;
-    }
-    String type = meta.getColumnTypeName(column);
-    if (type == null || !CAST_TYPE.matcher(type).matches()) {
-      return null; // an unusual type name: rely on the database's assignment conversion
-    }
-    String lower = type.toLowerCase(Locale.ROOT);
-    if (d == JdbcDialect.POSTGRESQL) {
-      switch (lower) {
-        case "serial":
-          return "int4";
-        case "bigserial":
-          return "int8";
-        case "smallserial":
-          return "int2";
-        default:
-          return type;
-      }
-    }
-    // H2: a cast to CHARACTER without a length means one character; keep the declared sizes.
-    int precision = meta.getPrecision(column);
-    int scale = meta.getScale(column);
-    if ((lower.equals("character") || lower.equals("char")) && precision > 0) {
-      return type + "(" + precision + ")";
-    }
-    if ((lower.equals("numeric") || lower.equals("decimal")) && precision > 0) {
-      return type + "(" + precision + ", " + Math.max(0, scale) + ")";
-    }
-    return type;
   }
 
   /**
@@ -942,6 +791,7 @@ public final class JdbcSink<K> implements BatchFlushHandler<K> {
    *   driver's parameter limit).
    *   <li>{@link #keyColumnTypes}: {@code VARCHAR(255)} for every key column (used only by
    *   {@link JdbcSink#createTables()}).
+   *   <li>{@link #queryTimeout}: 30 seconds.
    * </ul>
    *
    * <p>Table and column names are SQL identifiers (letters, digits and underscores; a table may be
@@ -966,6 +816,7 @@ public final class JdbcSink<K> implements BatchFlushHandler<K> {
     private Duration ledgerPruneInterval = Duration.ofMinutes(10);
     private int maxRowsPerStatement;
     private List<String> keyColumnTypes;
+    private Duration queryTimeout = Duration.ofSeconds(30);
     private LongSupplier clock = System::currentTimeMillis;
 
     private Builder(DataSource dataSource) {
@@ -1020,7 +871,10 @@ public final class JdbcSink<K> implements BatchFlushHandler<K> {
     }
 
     /**
-     * The {@code BIGINT} column that accumulates the counts.
+     * The column that accumulates the counts: an integer type, {@code BIGINT} recommended. The
+     * sink refuses a column of another type (text, floating point, decimals with a fractional
+     * part) when it first checks the table; with a narrower integer type, a total past its range
+     * makes the key a rejected one (see {@link JdbcSink#flush}).
      *
      * @param countColumn the column name
      * @return this builder
@@ -1172,6 +1026,36 @@ public final class JdbcSink<K> implements BatchFlushHandler<K> {
         types.add(type);
       }
       this.keyColumnTypes = List.copyOf(types);
+      return this;
+    }
+
+    /**
+     * The longest any one statement of the sink may run: JDBC's
+     * {@link Statement#setQueryTimeout query timeout}, which counts whole seconds, so a duration
+     * with a fraction of a second is rounded up. A statement that runs longer is cancelled and
+     * the call fails (its transaction rolled back), so a lock held by another transaction or a
+     * stuck database becomes a failure that the buffer retries rather than a call that never
+     * returns. PostgreSQL and MariaDB cancel a statement that waits for a row lock; H2 bounds lock
+     * waits by its own {@code LOCK_TIMEOUT} setting and SQLite by its busy timeout. It does not
+     * bound the wait for a connection: that is the pool's (HikariCP's {@code connectionTimeout}).
+     *
+     * @param queryTimeout a duration of at most {@link Integer#MAX_VALUE} seconds, or
+     *     {@link Duration#ZERO} for no timeout
+     * @return this builder
+     * @throws NullPointerException if {@code queryTimeout} is null
+     * @throws IllegalArgumentException if it is negative or too long
+     */
+    public Builder<K> queryTimeout(Duration queryTimeout) {
+      requireNonNull(queryTimeout, "queryTimeout");
+      if (queryTimeout.isNegative()) {
+        throw new IllegalArgumentException("queryTimeout must not be negative: " + queryTimeout);
+      }
+      long seconds = queryTimeout.getSeconds() + ((queryTimeout.getNano() > 0) ? 1 : 0);
+      if (seconds > Integer.MAX_VALUE) {
+        throw new IllegalArgumentException("queryTimeout must be at most " + Integer.MAX_VALUE
+            + " seconds (JDBC counts it in an int): " + queryTimeout);
+      }
+      this.queryTimeout = Duration.ofSeconds(seconds);
       return this;
     }
 

@@ -29,12 +29,14 @@ final class Sql {
   private final Identifiers identifiers;
   /** Per key column, the SQL type a bind parameter is cast to, or null for no cast. */
   private final String[] keyCasts;
+  /** The counter table's columns as checked; null in the statements made before the check. */
+  final Columns columns;
   private final ConcurrentHashMap<Integer, String> upserts = new ConcurrentHashMap<>();
   private final String pgUpsertWithLedger;
   private final String pgUpsert;
 
   Sql(JdbcDialect dialect, Identifiers identifiers, String table, List<String> keyColumns,
-      String countColumn, String ledgerTable, String[] keyCasts) {
+      String countColumn, String ledgerTable, Columns columns) {
     this.dialect = dialect;
     this.table = identifiers.quote(table);
     List<String> keys = new ArrayList<>();
@@ -50,7 +52,8 @@ final class Sql {
     this.appliedAt = identifiers.quote("applied_at");
     this.ledgerIndex = identifiers.quote(simpleName(ledgerTable) + "_applied_at");
     this.identifiers = identifiers;
-    this.keyCasts = keyCasts.clone();
+    this.columns = columns;
+    this.keyCasts = (columns == null) ? new String[keyColumns.size()] : columns.casts(dialect);
     this.pgUpsertWithLedger = (dialect == JdbcDialect.POSTGRESQL) ? postgresUpsert(true) : null;
     this.pgUpsert = (dialect == JdbcDialect.POSTGRESQL) ? postgresUpsert(false) : null;
   }
@@ -77,8 +80,8 @@ final class Sql {
    * summed per row (after the casts to the column types) and sorted by the database.
    * With the ledger, a CTE first inserts the batch id (ON CONFLICT DO NOTHING, so a duplicate
    * never aborts the transaction); the rows are written only if that insert returned a row, so an
-   * update count of 0 means "already applied". Parameters: [batch id, applied at,] one text[] per
-   * key column, bigint[] counts.
+   * update count of 0 means "already applied (or split)". Parameters: [batch id, applied at,] one
+   * text[] per key column, bigint[] counts.
    */
   String postgresUpsert(boolean withLedger) {
     if (withLedger && pgUpsertWithLedger != null) {
@@ -155,6 +158,12 @@ final class Sql {
       default:
         throw new IllegalStateException("unknown dialect " + dialect);
     }
+  }
+
+  /** Selects a row if the ledger holds this sink's id. Parameter: the id. */
+  String ledgerContains() {
+    return "SELECT 1 FROM " + ledgerTable + " WHERE " + sinkColumn + " = " + sinkLiteral + " AND "
+        + batchId + " = ?";
   }
 
   /**
@@ -258,18 +267,32 @@ final class Sql {
 
   /** The statement that widens the ledger's {@code column} to {@code width} characters. */
   String widenLedgerColumn(String column, int width) {
-    String quoted = identifiers.quote(column);
+    return alterColumn(ledgerTable, identifiers.quote(column), "VARCHAR(" + width + ")");
+  }
+
+  /**
+   * The statement that gives a column of the counter table {@code type} (NOT NULL), or for
+   * SQLite, which cannot change a column's type, what to do instead.
+   */
+  String alterCounterColumn(String column, String type) {
+    if (dialect == JdbcDialect.SQLITE) {
+      return "SQLite cannot change a column's type: create a new table with " + column + " "
+          + type + " NOT NULL, copy the rows into it and rename it";
+    }
+    return alterColumn(table, identifiers.quote(column), type);
+  }
+
+  private String alterColumn(String quotedTable, String quotedColumn, String type) {
     switch (dialect) {
       case MARIADB:
       case MYSQL:
-        return "ALTER TABLE " + ledgerTable + " MODIFY " + quoted + " VARCHAR(" + width
-            + ") NOT NULL";
+        return "ALTER TABLE " + quotedTable + " MODIFY " + quotedColumn + " " + type + " NOT NULL";
       case H2:
-        return "ALTER TABLE " + ledgerTable + " ALTER COLUMN " + quoted
-            + " SET DATA TYPE VARCHAR(" + width + ")";
+        return "ALTER TABLE " + quotedTable + " ALTER COLUMN " + quotedColumn
+            + " SET DATA TYPE " + type;
       default:
-        return "ALTER TABLE " + ledgerTable + " ALTER COLUMN " + quoted + " TYPE VARCHAR("
-            + width + ")";
+        return "ALTER TABLE " + quotedTable + " ALTER COLUMN " + quotedColumn + " TYPE " + type
+            + " USING CAST(" + quotedColumn + " AS " + type + ")";
     }
   }
 

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.zaxxer.hikari.HikariDataSource;
+import dev.statbuffer.BatchFlushHandler;
 import dev.statbuffer.BufferStats;
 import dev.statbuffer.StatBuffer;
 import dev.statbuffer.jdbc.FaultyProxy.Fault;
@@ -12,9 +13,12 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import dev.statbuffer.testing.DropRecorder;
 import dev.statbuffer.testing.TestBatch;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -61,9 +65,9 @@ class ConnectionCutTest {
   private JdbcSink<String> sinkThrough(FaultyProxy proxy,
       UnaryOperator<JdbcSink.Builder<String>> options) throws Exception {
     ns = "cut" + Long.toString(System.nanoTime() & 0xFFFFFFFFFFL, 36);
-    JdbcSink<String> setup = JdbcSink.<String>builder(direct)
+    JdbcSink<String> setup = options.apply(JdbcSink.<String>builder(direct)
         .table(ns + "_counts").keyColumns("k").countColumn("total")
-        .ledgerTable(ns + "_ledger").build();
+        .ledgerTable(ns + "_ledger")).build();
     setup.createTables();
     return options.apply(
         JdbcSink.<String>builder(Databases.postgresAt("127.0.0.1", proxy.port()))
@@ -82,7 +86,7 @@ class ConnectionCutTest {
     }
   }
 
-  private static StatBuffer<String> buffer(JdbcSink<String> sink, Duration interval) {
+  private static StatBuffer<String> buffer(BatchFlushHandler<String> sink, Duration interval) {
     return StatBuffer.newBuilder()
         .name("connection-cut")
         .interval(interval)
@@ -172,8 +176,36 @@ class ConnectionCutTest {
    * right after its commit, while two threads count into a buffer: the totals are exact.
    */
   @Test
-  @SuppressWarnings("try") // close() inside the block is the step under test
   void ledgerOn_randomCuts_totalsExact() throws Exception {
+    RandomCuts run = randomCuts(b -> b, null);
+    assertThat(run.stats.droppedSum()).as(run.context).isZero();
+  }
+
+  /**
+   * The same with a key the database refuses (longer than its column) counted among the others:
+   * batches are split, cut in the middle of their splits and retried. Every good total is exact,
+   * and every count of the refused key is dropped once, under a rejection id.
+   */
+  @Test
+  void ledgerOn_randomCutsWithARefusedKey_goodTotalsExactAndRefusedCountsDropped()
+      throws Exception {
+    String refused = "longer-than-twelve";
+    RandomCuts run = randomCuts(b -> b.keyColumnTypes("VARCHAR(12)"), refused);
+    assertThat(run.droppedIds).as(run.context).isNotEmpty().allMatch(id -> id.endsWith("-d"));
+    assertThat(run.stats.droppedSum()).as(run.context).isEqualTo(run.refusedSent).isPositive();
+  }
+
+  /** What a {@link #randomCuts} run sent, and what the buffer and the sink report. */
+  private record RandomCuts(BufferStats stats, long refusedSent, List<String> droppedIds,
+      String context) {}
+
+  /**
+   * Two threads count random keys (and now and then {@code refusedKey}, if not null) into a
+   * buffer over a sink behind the cutting proxy; checks that every other key's total is exact.
+   */
+  @SuppressWarnings("try") // close() inside the block is the step under test
+  private RandomCuts randomCuts(UnaryOperator<JdbcSink.Builder<String>> options,
+      String refusedKey) throws Exception {
     SplittableRandom schedule = new SplittableRandom(SEED);
     Fault[] faults = new Fault[100_000];
     for (int i = 0; i < faults.length; i++) {
@@ -185,16 +217,19 @@ class ConnectionCutTest {
     }
     try (FaultyProxy proxy = new FaultyProxy(Databases.POSTGRES_HOST, Databases.POSTGRES_PORT,
         i -> faults[i % faults.length])) {
-      JdbcSink<String> sink = sinkThrough(proxy, true);
+      JdbcSink<String> sink = sinkThrough(proxy, options);
+      DropRecorder<String> handler = new DropRecorder<>(sink);
       int keys = 40;
       long[] sent = new long[keys];
+      long[] refusedSent = new long[2];
       BufferStats stats;
-      try (StatBuffer<String> buffer = buffer(sink, Duration.ofMillis(20))) {
+      try (StatBuffer<String> buffer = buffer(handler, Duration.ofMillis(20))) {
         Thread[] writers = new Thread[2];
         long[][] perWriter = new long[writers.length][keys];
         for (int w = 0; w < writers.length; w++) {
           SplittableRandom random = new SplittableRandom(SEED + w + 1);
           long[] mine = perWriter[w];
+          int writer = w;
           writers[w] = new Thread(() -> {
             long end = System.nanoTime() + Duration.ofMillis(1_500).toNanos();
             while (System.nanoTime() < end) {
@@ -204,6 +239,9 @@ class ConnectionCutTest {
                 if (buffer.increment("k" + k, delta)) {
                   mine[k] += delta;
                 }
+              }
+              if (refusedKey != null && buffer.increment(refusedKey, 3)) {
+                refusedSent[writer] += 3;
               }
               try {
                 Thread.sleep(1);
@@ -228,13 +266,18 @@ class ConnectionCutTest {
       String context = "seed " + SEED + " (replay with -Dstatbuffer.seed=" + SEED + "), "
           + proxy.connections() + " connections, " + proxy.cuts() + " cuts, "
           + proxy.commitCuts() + " after commit, " + stats + ", " + sink.stats();
-      assertThat(stats.droppedSum()).as(context).isZero();
       assertThat(proxy.commitCuts()).as(context).isPositive();
       assertThat(sink.stats().duplicates()).as(context).isPositive();
+      long sum = 0;
       for (int k = 0; k < keys; k++) {
         assertThat(total("k" + k)).as("k" + k + ", " + context).isEqualTo(sent[k]);
+        sum += sent[k];
       }
+      assertThat(stats.deliveredSum()).as(context).isEqualTo(sum);
       System.out.println("ConnectionCutTest: " + context);
+      List<String> droppedIds = new ArrayList<>();
+      handler.dropped.forEach(batch -> droppedIds.add(batch.id()));
+      return new RandomCuts(stats, refusedSent[0] + refusedSent[1], droppedIds, context);
     }
   }
 }

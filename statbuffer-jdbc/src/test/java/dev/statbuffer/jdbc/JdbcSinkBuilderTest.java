@@ -196,6 +196,32 @@ class JdbcSinkBuilderTest {
   }
 
   @Test
+  void queryTimeout_negative_illegalArgumentNamingValue() {
+    assertThatThrownBy(() -> valid().queryTimeout(Duration.ofSeconds(-1)))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("queryTimeout must not be negative: PT-1S");
+  }
+
+  @Test
+  void queryTimeout_pastIntSeconds_illegalArgument() {
+    assertThatThrownBy(() -> valid().queryTimeout(Duration.ofSeconds(Integer.MAX_VALUE + 1L)))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageStartingWith("queryTimeout must be at most 2147483647 seconds");
+  }
+
+  @Test
+  void queryTimeout_null_npe() {
+    assertThatThrownBy(() -> valid().queryTimeout(null))
+        .isInstanceOf(NullPointerException.class).hasMessage("queryTimeout");
+  }
+
+  @Test
+  void queryTimeout_zeroAndFractions_accepted() {
+    assertThat(valid().queryTimeout(Duration.ZERO).build()).isNotNull();
+    assertThat(valid().queryTimeout(Duration.ofMillis(1)).build()).isNotNull();
+  }
+
+  @Test
   void flush_nullBatch_npe() {
     assertThatThrownBy(() -> valid().build().flush(null))
         .isInstanceOf(NullPointerException.class).hasMessage("batch");
@@ -204,7 +230,7 @@ class JdbcSinkBuilderTest {
   @Test
   void compareValues_stringsCaseInsensitiveFirst_thenExact() {
     List<String> sorted = new java.util.ArrayList<>(List.of("b", "B", "a", "A", "c"));
-    sorted.sort(JdbcSink::compareValues);
+    sorted.sort(Rows::compareValues);
     assertThat(sorted).containsExactly("A", "a", "B", "b", "c");
   }
 

@@ -4,13 +4,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.statbuffer.BatchFlushHandler;
+import dev.statbuffer.RejectedKeysException;
 import dev.statbuffer.testing.SinkContract;
 import dev.statbuffer.testing.TestBatch;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
-import java.sql.ResultSet;
 import java.sql.SQLException;
-import java.sql.Statement;
 import java.time.Duration;
 import java.time.LocalDate;
 import java.util.ArrayList;
@@ -18,11 +17,6 @@ import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.CyclicBarrier;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import javax.sql.DataSource;
 import org.junit.jupiter.api.AfterEach;
@@ -81,21 +75,11 @@ abstract class JdbcSinkContractTest extends SinkContract {
 
   /** The single long the query returns; 0 when it returns no row. */
   long query(String sql, Object... parameters) throws SQLException {
-    try (Connection c = dataSource().getConnection();
-        PreparedStatement s = c.prepareStatement(sql)) {
-      for (int i = 0; i < parameters.length; i++) {
-        s.setObject(i + 1, parameters[i]);
-      }
-      try (ResultSet rs = s.executeQuery()) {
-        return rs.next() ? rs.getLong(1) : 0L;
-      }
-    }
+    return Databases.query(dataSource(), sql, parameters);
   }
 
   void execute(String sql) throws SQLException {
-    try (Connection c = dataSource().getConnection(); Statement s = c.createStatement()) {
-      s.execute(sql);
-    }
+    Databases.execute(dataSource(), sql);
   }
 
   /**
@@ -303,8 +287,9 @@ abstract class JdbcSinkContractTest extends SinkContract {
     sink.flush(batch);
     sink.flush(batch.retry());
     // 10 upserts (the first carries the ledger on PostgreSQL) + commit, plus a ledger insert
-    // elsewhere; the duplicate costs a ledger insert and a rollback.
-    long expected = ((expectedDialect() == JdbcDialect.POSTGRESQL) ? 11 + 2 : 12 + 2)
+    // elsewhere; the duplicate costs a ledger insert, a rollback and the look-up that tells an
+    // applied batch from a split one.
+    long expected = ((expectedDialect() == JdbcDialect.POSTGRESQL) ? 11 + 3 : 12 + 3)
         + 2 * lockStatementsPerFlush();
     assertThat(sink.stats().statements() - before).isEqualTo(expected);
     for (int i = 0; i < 95; i++) {
@@ -318,34 +303,10 @@ abstract class JdbcSinkContractTest extends SinkContract {
     JdbcSink<String> sink = builder(ns).build();
     sink.createTables();
     TestBatch<String> batch = TestBatch.of(Map.of("a", 3L, "b", 4L, "c", 5L));
-    int threads = 4;
-    CyclicBarrier barrier = new CyclicBarrier(threads);
-    ExecutorService pool = Executors.newFixedThreadPool(threads);
-    try {
-      List<Future<?>> results = new ArrayList<>();
-      for (int t = 0; t < threads; t++) {
-        results.add(pool.submit(() -> {
-          barrier.await();
-          // As the buffer would: retry a failed attempt (a busy embedded database, a deadlock).
-          for (int attempt = 1; ; attempt++) {
-            try {
-              sink.flush(batch);
-              return null;
-            } catch (SQLException e) {
-              if (attempt == 20) {
-                throw e;
-              }
-              Thread.sleep(10);
-            }
-          }
-        }));
-      }
-      for (Future<?> result : results) {
-        result.get(60, TimeUnit.SECONDS);
-      }
-    } finally {
-      pool.shutdownNow();
-    }
+    Concurrent.atOnce(4, t -> () -> {
+      Concurrent.flushRetrying(sink, batch);
+      return null;
+    });
     assertThat(readTotal(ns, "a")).isEqualTo(3L);
     assertThat(readTotal(ns, "b")).isEqualTo(4L);
     assertThat(readTotal(ns, "c")).isEqualTo(5L);
@@ -529,9 +490,16 @@ abstract class JdbcSinkContractTest extends SinkContract {
         + " total BIGINT NOT NULL, label VARCHAR(20) NOT NULL)");
     JdbcSink<String> sink = builder(ns).build();
     sink.createTables();
-    assertThatThrownBy(() -> sink.flush(TestBatch.of(Map.of("a", 1L))))
-        .isInstanceOf(SQLException.class)
-        .hasMessageContaining("violated a constraint of table " + ns + "_counts")
+    TestBatch<String> batch = TestBatch.of(Map.of("a", 1L));
+    Throwable error = org.assertj.core.api.Assertions.catchThrowable(() -> sink.flush(batch));
+    assertThat(error).isInstanceOf(RejectedKeysException.class);
+    RejectedKeysException.Rejection rejection =
+        ((RejectedKeysException) error).rejections().get(0);
+    assertThat(rejection.key()).isEqualTo("a");
+    assertThat(rejection.id()).isEqualTo(batch.id() + "-d");
+    assertThat(rejection.cause()).isInstanceOf(SQLException.class)
+        .hasMessageContaining("table " + ns + "_counts refused key a (count 1")
+        .hasMessageContaining("a constraint of the table refused the row")
         .hasMessageContaining("defaults");
   }
 

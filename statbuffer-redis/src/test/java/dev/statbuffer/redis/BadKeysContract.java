@@ -3,11 +3,11 @@ package dev.statbuffer.redis;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.catchThrowableOfType;
 
-import dev.statbuffer.BatchFlushHandler;
 import dev.statbuffer.FlushBatch;
 import dev.statbuffer.RejectedKeysException;
 import dev.statbuffer.RejectedKeysException.Rejection;
 import dev.statbuffer.StatBuffer;
+import dev.statbuffer.testing.DropRecorder;
 import dev.statbuffer.testing.TestBatch;
 import io.lettuce.core.SetArgs;
 import io.lettuce.core.cluster.SlotHash;
@@ -17,7 +17,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.BooleanSupplier;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
@@ -385,20 +384,9 @@ interface BadKeysContract {
     String ns = newNamespace();
     RedisSink<String> sink = stringSink(ns);
     Map<String, Long> counts = poisoned(ns, 999);
-    List<FlushBatch<String>> drops = new CopyOnWriteArrayList<>();
-    List<Exception> reasons = new CopyOnWriteArrayList<>();
-    BatchFlushHandler<String> handler = new BatchFlushHandler<>() {
-      @Override
-      public void flush(FlushBatch<String> batch) throws Exception {
-        sink.flush(batch);
-      }
-
-      @Override
-      public void onDrop(FlushBatch<String> batch, Exception lastError) {
-        drops.add(batch);
-        reasons.add(lastError);
-      }
-    };
+    DropRecorder<String> handler = new DropRecorder<>(sink);
+    List<FlushBatch<String>> drops = handler.dropped;
+    List<Exception> reasons = handler.reasons;
     long sum = counts.values().stream().mapToLong(Long::longValue).sum();
     try (StatBuffer<String> buffer = StatBuffer.newBuilder()
         .name("redis-poison")

@@ -129,6 +129,12 @@ public class StatBufferProperties {
      */
     private Duration shutdownTimeout = Duration.ofSeconds(30);
 
+    /**
+     * How long one call of the sink may run before it is abandoned and retried on a fresh call.
+     * At least 0; 0 for no limit.
+     */
+    private Duration flushTimeout = Duration.ofSeconds(30);
+
     /** Where the counts go. */
     private final Sink sink = new Sink();
 
@@ -277,6 +283,24 @@ public class StatBufferProperties {
      */
     public void setShutdownTimeout(Duration shutdownTimeout) {
       this.shutdownTimeout = shutdownTimeout;
+    }
+
+    /**
+     * How long one call of the sink may run.
+     *
+     * @return the flush timeout
+     */
+    public Duration getFlushTimeout() {
+      return flushTimeout;
+    }
+
+    /**
+     * Sets how long one call of the sink may run; 0 for no limit.
+     *
+     * @param flushTimeout the flush timeout
+     */
+    public void setFlushTimeout(Duration flushTimeout) {
+      this.flushTimeout = flushTimeout;
     }
 
     /**

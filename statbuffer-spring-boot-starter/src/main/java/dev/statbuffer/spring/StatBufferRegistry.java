@@ -98,6 +98,8 @@ public final class StatBufferRegistry implements AutoCloseable {
         () -> builder.maxBackoff(config.getMaxBackoff()));
     option(prefix + ".shutdown-timeout", DURATION_FIX,
         () -> builder.shutdownTimeout(config.getShutdownTimeout()));
+    option(prefix + ".flush-timeout", DURATION_FIX,
+        () -> builder.flushTimeout(config.getFlushTimeout()));
     if (config.getMaxAttempts() != null) {
       option(prefix + ".max-attempts", "set a whole number of at least 1, or leave it out for"
           + " unlimited retries.", () -> builder.maxAttempts(config.getMaxAttempts()));

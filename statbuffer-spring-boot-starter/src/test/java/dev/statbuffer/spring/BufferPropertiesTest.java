@@ -44,6 +44,7 @@ class BufferPropertiesTest {
         "statbuffer.buffers.page-views.max-keys=1234",
         "statbuffer.buffers.page-views.max-batch-size=56",
         "statbuffer.buffers.page-views.shutdown-timeout=9s",
+        "statbuffer.buffers.page-views.flush-timeout=11s",
         "statbuffer.buffers.page-views.sink.type=handler",
         "statbuffer.buffers.page-views.sink.handler=recorder").run(context -> {
           assertThat(context).hasNotFailed();
@@ -61,6 +62,8 @@ class BufferPropertiesTest {
           assertThat(field(config, "maxBatchSize")).isEqualTo(56);
           assertThat(field(config, "shutdownTimeoutNanos")).isEqualTo(
               Duration.ofSeconds(9).toNanos());
+          assertThat(field(config, "flushTimeoutNanos")).isEqualTo(
+              Duration.ofSeconds(11).toNanos());
           assertThat(field(config, "shutdownHook")).isEqualTo(false);
         });
   }
@@ -79,6 +82,8 @@ class BufferPropertiesTest {
           assertThat(field(config, "maxKeys")).isEqualTo(Long.MAX_VALUE);
           assertThat(field(config, "maxBatchSize")).isEqualTo(1000);
           assertThat(field(config, "shutdownTimeoutNanos")).isEqualTo(
+              Duration.ofSeconds(30).toNanos());
+          assertThat(field(config, "flushTimeoutNanos")).isEqualTo(
               Duration.ofSeconds(30).toNanos());
           assertThat(field(config, "shutdownHook")).isEqualTo(false);
           assertThat(field(config, "listener")).isNull(); // no MeterRegistry, no listener

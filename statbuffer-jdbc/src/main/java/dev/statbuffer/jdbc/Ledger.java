@@ -1,0 +1,89 @@
+package dev.statbuffer.jdbc;
+
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+
+/**
+ * The ledger statements of one sink: ids inserted with an insert that never fails on a duplicate,
+ * split claims committed on their own, and look-ups. Every id is at most
+ * {@link JdbcSink#MAX_BATCH_ID} characters. Thread-safe.
+ */
+final class Ledger {
+  private final Jdbc jdbc;
+
+  Ledger(Jdbc jdbc) {
+    this.jdbc = jdbc;
+  }
+
+  /**
+   * H2: serializes the writers of this counter table by updating one lock row in the ledger
+   * first. Concurrent MERGEs of the same new keys into one H2 table fail with unique-key
+   * violations, and under that contention H2 was seen to keep effects of failed attempts
+   * (counts added twice); one writer at a time avoids both. Does nothing in other dialects.
+   */
+  void lockIfH2(Connection connection, Sql sql) throws SQLException {
+    if (sql.dialect != JdbcDialect.H2) {
+      return;
+    }
+    try (Statement statement = jdbc.create(connection)) {
+      jdbc.statements.increment();
+      statement.executeUpdate(sql.h2LockRow());
+    }
+  }
+
+  /**
+   * Inserts {@code id} unless it is in the ledger already, in the current transaction (every
+   * dialect but PostgreSQL, whose batch statement inserts it itself). An insert of the same id by
+   * another transaction that has not ended makes this one wait for it.
+   *
+   * @return whether the id was new
+   */
+  boolean insert(Connection connection, Sql sql, long now, String id) throws SQLException {
+    try (PreparedStatement statement = jdbc.prepare(connection, sql.ledgerInsert())) {
+      statement.setString(1, id);
+      statement.setLong(2, now);
+      jdbc.statements.increment();
+      return statement.executeUpdate() > 0;
+    }
+  }
+
+  /**
+   * Decides that piece {@code id} is split: inserts the id and, if it was new, {@code splitId}
+   * with it, and commits, in a transaction of its own.
+   *
+   * @return true if this call decided it; false if the id was in the ledger already (nothing
+   *     written): the piece was applied whole or split before
+   */
+  boolean claimSplit(Connection connection, Sql sql, long now, String id, String splitId)
+      throws SQLException {
+    return jdbc.transaction(connection, () -> {
+      lockIfH2(connection, sql);
+      if (!insert(connection, sql, now, id)) {
+        return false;
+      }
+      insert(connection, sql, now, splitId);
+      return true;
+    });
+  }
+
+  /**
+   * Whether {@code id} is in the ledger, as committed when the query starts. Call it outside a
+   * transaction that has read before (MariaDB's repeatable read would answer from an older
+   * snapshot); it ends the transaction it reads in.
+   */
+  boolean contains(Connection connection, Sql sql, String id) throws SQLException {
+    boolean found;
+    try (PreparedStatement statement = jdbc.prepare(connection, sql.ledgerContains())) {
+      statement.setString(1, id);
+      jdbc.statements.increment();
+      try (ResultSet rs = statement.executeQuery()) {
+        found = rs.next();
+      }
+    }
+    jdbc.commitUnlessAutoCommit(connection);
+    return found;
+  }
+}

@@ -1,0 +1,53 @@
+package dev.statbuffer.jdbc;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.util.HashSet;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+
+/** The ids {@link Split} derives: deterministic, distinct, within the ledger's 64 characters. */
+class SplitIdsTest {
+  /** A core batch id: 24 hex digits, a dash, a base-36 sequence number. */
+  private static final String CORE_ID = "0123456789abcdef01234567-2bcd9e1";
+
+  @Test
+  void ids_ofACoreBatch_readableAndDistinct() {
+    assertThat(Split.pieceId(CORE_ID, 500, 999)).isEqualTo(CORE_ID + "-dw-rr");
+    assertThat(Split.splitId(CORE_ID)).isEqualTo(CORE_ID + "-s");
+    assertThat(Split.rejectedId(CORE_ID + "-dw-dx", 0)).isEqualTo(CORE_ID + "-dw-dx-d");
+    assertThat(Split.rejectedId(CORE_ID + "-dw-dx", 11)).isEqualTo(CORE_ID + "-dw-dx-db");
+  }
+
+  @Test
+  void ids_ofEveryPieceOfABisection_distinct() {
+    Set<String> ids = new HashSet<>();
+    ids.add(CORE_ID);
+    collect(ids, 0, 1000, true);
+    // Each piece, its claim and (for single rows) its rejection id: all distinct.
+    assertThat(ids).hasSize(1 + (1999 - 1) + 1999 + 1000);
+  }
+
+  private static void collect(Set<String> ids, int lo, int hi, boolean root) {
+    String id = root ? CORE_ID : Split.pieceId(CORE_ID, lo, hi);
+    assertThat(root || ids.add(id)).isTrue();
+    assertThat(ids.add(Split.splitId(id))).isTrue();
+    if (hi - lo == 1) {
+      assertThat(ids.add(Split.rejectedId(id, 0))).isTrue();
+      return;
+    }
+    int mid = (lo + hi) >>> 1;
+    collect(ids, lo, mid, false);
+    collect(ids, mid, hi, false);
+  }
+
+  @Test
+  void ids_fromALongBatchId_fitTheLedger() {
+    String longId = "a".repeat(64);
+    String piece = Split.pieceId(longId, 0, 1);
+    assertThat(piece).hasSizeLessThanOrEqualTo(64).matches("[0-9a-z-]+")
+        .isEqualTo(Split.pieceId(longId, 0, 1)).isNotEqualTo(Split.pieceId(longId, 1, 2));
+    assertThat(Split.splitId(longId)).hasSizeLessThanOrEqualTo(64);
+    assertThat(Split.rejectedId(Split.rejectedId(piece, 0), 0)).hasSizeLessThanOrEqualTo(64);
+  }
+}
