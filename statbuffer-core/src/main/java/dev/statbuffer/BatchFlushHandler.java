@@ -1,5 +1,8 @@
 package dev.statbuffer;
 
+import java.time.Duration;
+import java.util.Optional;
+
 /**
  * Receives many keys' accumulated counts in one call, as a {@link FlushBatch}.
  *
@@ -36,5 +39,18 @@ public interface BatchFlushHandler<K> {
    */
   default void onDrop(FlushBatch<K> batch, Exception lastError) {
     DropLog.dropped(batch, lastError);
+  }
+
+  /**
+   * How long this handler remembers the id of a batch it applied, so that a retry of the batch is
+   * recognized and not applied again (a sink's ledger retention, or its marker TTL). The buffer
+   * retries a batch only within this horizon of its hand-over: a batch still failing when its
+   * next retry would fall past it goes to {@link #onDrop} (with a {@link RetryHorizonException})
+   * instead, because a retry the handler no longer recognizes could apply it twice.
+   *
+   * @return the horizon; empty (the default) for a handler without one
+   */
+  default Optional<Duration> idempotencyHorizon() {
+    return Optional.empty();
   }
 }

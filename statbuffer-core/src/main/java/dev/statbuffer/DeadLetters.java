@@ -11,6 +11,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.security.SecureRandom;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -18,6 +19,7 @@ import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.zip.CRC32C;
@@ -115,6 +117,11 @@ public final class DeadLetters {
       public void onDrop(FlushBatch<K> batch, Exception lastError) {
         appendOrLog(target, codec, batch.id(), batch.counts(), lastError);
         handler.onDrop(batch, lastError);
+      }
+
+      @Override
+      public Optional<Duration> idempotencyHorizon() {
+        return handler.idempotencyHorizon();
       }
 
       @Override

@@ -3,6 +3,7 @@ package dev.statbuffer;
 import java.lang.System.Logger;
 import java.lang.System.Logger.Level;
 import java.security.SecureRandom;
+import java.time.Duration;
 import java.util.HashMap;
 import java.util.HexFormat;
 import java.util.Iterator;
@@ -405,6 +406,17 @@ final class Deliveries<K> {
       return;
     }
     long delay = backoff.delayNanos(attempts);
+    long horizon = target.horizonNanos();
+    if (horizon != Long.MAX_VALUE) {
+      long age = config.ticker.read() - delivery.handedOverNanos;
+      // The retry must also finish (within flushTimeout) while the sink still knows the id.
+      if (age + delay + config.flushTimeoutNanos > horizon) {
+        notifyFailed(delivery, error, handlerNanos, -1);
+        drop(delivery, new RetryHorizonException(Duration.ofNanos(horizon),
+            Duration.ofNanos(age), error));
+        return;
+      }
+    }
     boolean closingAlready = closing;
     if (closingAlready) {
       long remaining = closeDeadline - config.ticker.read();

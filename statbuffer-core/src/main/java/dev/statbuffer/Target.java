@@ -2,6 +2,7 @@ package dev.statbuffer;
 
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
+import java.time.Duration;
 import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -39,6 +40,14 @@ sealed interface Target<K> permits Target.PerKey, Target.Batched {
 
   /** Calls the handler's {@code onDrop} for one rejected key; the caller guards what it throws. */
   void onDropRejected(Rejected<K> rejected, int attempts);
+
+  /**
+   * The handler's idempotency horizon in nanoseconds, {@code Long.MAX_VALUE} when it has none: no
+   * retry may come later than this after the hand-over.
+   */
+  default long horizonNanos() {
+    return Long.MAX_VALUE;
+  }
 
   /** Names the delivery in log lines. */
   String describe(Delivery<K> delivery);
@@ -115,6 +124,11 @@ sealed interface Target<K> permits Target.PerKey, Target.Batched {
     public void onDrop(Delivery<K> delivery, int attempts, Exception lastError) {
       handler.onDrop(new Batch<>(delivery.id, delivery.counts(), Math.max(1, attempts)),
           lastError);
+    }
+
+    @Override
+    public long horizonNanos() {
+      return handler.idempotencyHorizon().map(Duration::toNanos).orElse(Long.MAX_VALUE);
     }
 
     @Override

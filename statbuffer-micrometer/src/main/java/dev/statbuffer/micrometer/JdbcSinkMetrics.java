@@ -27,6 +27,8 @@ import java.util.function.ToDoubleFunction;
  *   <li>{@code statbuffer.sink.statements}: SQL statements sent, {@code COMMIT} and
  *       {@code ROLLBACK} included; each is one round trip to the database
  *   <li>{@code statbuffer.sink.ledger.pruned}: ledger rows deleted after the retention
+ *   <li>{@code statbuffer.sink.rejected}: keys the database refused for good (a data error such as
+ *       a count past its column's range), each dropped by the buffer under an id of its own
  * </ul>
  *
  * <pre>{@code
@@ -104,6 +106,8 @@ public final class JdbcSinkMetrics implements MeterBinder {
         "SQL statements sent (each one round trip), COMMIT and ROLLBACK included");
     counter(registry, sink, "statbuffer.sink.ledger.pruned", tags,
         JdbcSinkStats::prunedLedgerRows, "Ledger rows deleted after the retention");
+    counter(registry, sink, "statbuffer.sink.rejected", tags, JdbcSinkStats::rejectedKeys,
+        "Keys the database refused for good (data errors), dropped by the buffer");
   }
 
   /** A function counter over one field; the lambda holds {@code read}, never the sink. */

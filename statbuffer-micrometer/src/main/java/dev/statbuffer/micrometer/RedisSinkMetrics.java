@@ -28,6 +28,8 @@ import java.util.function.ToDoubleFunction;
  *       (found already applied through the batch marker, acknowledged without applying) or
  *       {@code outcome=failure}
  *   <li>{@code statbuffer.sink.increments}: counters incremented by applied parts
+ *   <li>{@code statbuffer.sink.rejected}: counter increments Redis refused for good (a key of the
+ *       wrong type, a value that is not an integer, an overflow), dropped by the buffer
  * </ul>
  *
  * <pre>{@code
@@ -105,6 +107,8 @@ public final class RedisSinkMetrics implements MeterBinder {
         tags.and(StatBufferMetrics.OUTCOME_TAG, "failure"), RedisSinkStats::failedParts, parts);
     counter(registry, sink, "statbuffer.sink.increments", tags, RedisSinkStats::increments,
         "Counters incremented (INCRBY, HINCRBY) by applied parts");
+    counter(registry, sink, "statbuffer.sink.rejected", tags, RedisSinkStats::rejectedIncrements,
+        "Counter increments Redis refused for good (wrong type, not an integer, overflow)");
   }
 
   /** A function counter over one field; the lambda holds {@code read}, never the sink. */

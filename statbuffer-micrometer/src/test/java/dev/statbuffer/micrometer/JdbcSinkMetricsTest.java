@@ -130,8 +130,8 @@ class JdbcSinkMetricsTest {
     assertThat(registry.getMeters().stream().map(m -> m.getId().getName()).distinct())
         .containsExactlyInAnyOrder("statbuffer.sink.flushes", "statbuffer.sink.failures",
             "statbuffer.sink.batches", "statbuffer.sink.rows", "statbuffer.sink.statements",
-            "statbuffer.sink.ledger.pruned");
-    assertThat(registry.getMeters()).hasSize(7);
+            "statbuffer.sink.ledger.pruned", "statbuffer.sink.rejected");
+    assertThat(registry.getMeters()).hasSize(8);
     for (Meter meter : registry.getMeters()) {
       assertThat(meter.getId().getTags()).contains(Tag.of("buffer", "pages"),
           Tag.of("sink", "jdbc"), Tag.of("table", "page_views"));

@@ -1,7 +1,9 @@
 package dev.statbuffer.micrometer;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.statbuffer.RejectedKeysException;
 import dev.statbuffer.StatBuffer;
 import dev.statbuffer.redis.RedisSink;
 import dev.statbuffer.testing.ManualClock;
@@ -63,7 +65,7 @@ class RedisSinkMetricsTest {
         assertThat(registry.getMeters().stream().map(m -> m.getId().getName()).distinct())
             .containsExactlyInAnyOrder("statbuffer.sink.flushes", "statbuffer.sink.failures",
                 "statbuffer.sink.round.trips", "statbuffer.sink.commands",
-                "statbuffer.sink.parts", "statbuffer.sink.increments");
+                "statbuffer.sink.parts", "statbuffer.sink.increments", "statbuffer.sink.rejected");
         for (Meter meter : registry.getMeters()) {
           assertThat(meter.getId().getTags()).contains(Tag.of("buffer", "pages"),
               Tag.of("sink", "redis"));
@@ -90,6 +92,16 @@ class RedisSinkMetricsTest {
         assertThat(counter("statbuffer.sink.increments")).isEqualTo(3);
         assertThat(counter("statbuffer.sink.round.trips"))
             .isEqualTo(sink.stats().roundTrips()).isEqualTo(3);
+        assertThat(counter("statbuffer.sink.rejected")).isZero();
+
+        // A counter holding text: refused for good, the rest of the batch applied.
+        try (var connection = client.connect()) {
+          connection.sync().setex(namespace + "/text", 3600, "abc");
+        }
+        TestBatch<String> poisoned = TestBatch.of(Map.of("/text", 1L, "/fine", 4L));
+        assertThatThrownBy(() -> sink.flush(poisoned)).isInstanceOf(RejectedKeysException.class);
+        assertThat(counter("statbuffer.sink.rejected")).isEqualTo(1);
+        assertThat(counter("statbuffer.sink.increments")).isEqualTo(4);
       }
     }
   }
