@@ -267,7 +267,7 @@ public final class DeadLetters {
       if (letter.counts().isEmpty()) {
         continue;
       }
-      sink.flush(new Target.Batch<>(letter.id(), letter.counts(), 1));
+      sink.flush(Target.Batch.of(letter.id(), letter.counts(), 1));
       batches++;
       keys += letter.counts().size();
       for (long count : letter.counts().values()) {

@@ -9,9 +9,11 @@ import java.util.HexFormat;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
+import java.util.NavigableSet;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentSkipListSet;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executor;
 import java.util.concurrent.Future;
@@ -58,7 +60,10 @@ final class Deliveries<K> {
   private final ThreadLocal<Delivery<K>> running = new ThreadLocal<>();
   /** The executor task running on this thread, so close() from a handler can release its rest. */
   private final ThreadLocal<Task<K>> task = new ThreadLocal<>();
-  private final String idPrefix = newIdPrefix();
+  /** This buffer's sender id: the first part of its batch ids. */
+  private final String sender = newSender();
+  /** Sequence numbers of deliveries handed over and not yet settled (FlushBatch.settledBelow). */
+  private final NavigableSet<Long> unsettled = new ConcurrentSkipListSet<>();
   private final AtomicLong idSequence = new AtomicLong();
 
   private final AtomicLong flushes = new AtomicLong();
@@ -106,20 +111,26 @@ final class Deliveries<K> {
   Delivery<K> newKeyDelivery(K key, long count) {
     // A FlushHandler never sees an id, so its deliveries do not make one. (A batch handler gets
     // single-key deliveries from huge deltas; those need theirs.)
-    Delivery<K> delivery = new Delivery<>(target.batched() ? nextId() : null, key, count,
-        config.ticker.read());
+    Delivery<K> delivery = target.batched()
+        ? new Delivery<>(sender, idSequence.incrementAndGet(), unsettled, key, count,
+            config.ticker.read())
+        : new Delivery<>(null, -1, null, key, count, config.ticker.read());
     register(delivery);
     return delivery;
   }
 
   /** A batch delivery, registered in flight; under the hand-over lock. */
   Delivery<K> newBatchDelivery(HashMap<K, Long> counts, long sum, int windows) {
-    Delivery<K> delivery = new Delivery<>(nextId(), counts, sum, windows, config.ticker.read());
+    Delivery<K> delivery = new Delivery<>(sender, idSequence.incrementAndGet(), unsettled, counts,
+        sum, windows, config.ticker.read());
     register(delivery);
     return delivery;
   }
 
   private void register(Delivery<K> delivery) {
+    if (delivery.sequence > 0) {
+      unsettled.add(delivery.sequence); // under the hand-over lock: numbers arrive in order
+    }
     inFlight.add(delivery);
     if (listener != null) {
       try {
@@ -130,9 +141,6 @@ final class Deliveries<K> {
     }
   }
 
-  private String nextId() {
-    return idPrefix + Long.toString(idSequence.incrementAndGet(), 36);
-  }
 
   /** Submits deliveries to the executor, in tasks of up to maxBatchSize per-key deliveries. */
   void submit(List<Delivery<K>> deliveries) {
@@ -519,6 +527,9 @@ final class Deliveries<K> {
 
   private void settle(Delivery<K> delivery) {
     pending.release(delivery.windows);
+    if (delivery.sequence > 0) {
+      unsettled.remove(delivery.sequence);
+    }
     inFlight.remove(delivery);
   }
 
@@ -671,9 +682,9 @@ final class Deliveries<K> {
     return droppedSum.get();
   }
 
-  private static String newIdPrefix() {
+  private static String newSender() {
     byte[] bytes = new byte[12];
     new SecureRandom().nextBytes(bytes);
-    return HexFormat.of().formatHex(bytes) + '-';
+    return HexFormat.of().formatHex(bytes);
   }
 }

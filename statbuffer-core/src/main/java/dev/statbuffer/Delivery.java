@@ -5,6 +5,8 @@ import java.lang.invoke.VarHandle;
 import java.util.Collections;
 import java.util.HashMap;
 import java.util.Map;
+import java.util.NavigableSet;
+import java.util.NoSuchElementException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Future;
 
@@ -37,6 +39,12 @@ final class Delivery<K> {
   }
 
   final String id;
+  /** The buffer's sender id, or null when the delivery has no id (a per-key handler's). */
+  final String sender;
+  /** The number in the sender's sequence, or -1. */
+  final long sequence;
+  /** The sequence numbers of the sender's unsettled deliveries (shared by them), or null. */
+  private final NavigableSet<Long> unsettled;
   /** The single key of a per-key delivery, or null for a batch. */
   final K key;
   /** The single count of a per-key delivery. */
@@ -58,9 +66,13 @@ final class Delivery<K> {
   volatile Future<?> retryTimer;
   private volatile int state;
 
-  /** A per-key delivery. */
-  Delivery(String id, K key, long count, long handedOverNanos) {
-    this.id = id;
+  /** A per-key delivery; {@code sender} null for one without an id. */
+  Delivery(String sender, long sequence, NavigableSet<Long> unsettled, K key, long count,
+      long handedOverNanos) {
+    this.sender = sender;
+    this.sequence = sequence;
+    this.unsettled = unsettled;
+    this.id = (sender != null) ? idOf(sender, sequence) : null;
     this.key = key;
     this.count = count;
     this.counts = null;
@@ -70,14 +82,38 @@ final class Delivery<K> {
   }
 
   /** A batch delivery; {@code counts} must not be shared or changed afterwards. */
-  Delivery(String id, HashMap<K, Long> counts, long sum, int windows, long handedOverNanos) {
-    this.id = id;
+  Delivery(String sender, long sequence, NavigableSet<Long> unsettled, HashMap<K, Long> counts,
+      long sum, int windows, long handedOverNanos) {
+    this.sender = sender;
+    this.sequence = sequence;
+    this.unsettled = unsettled;
+    this.id = idOf(sender, sequence);
     this.key = null;
     this.count = 0;
     this.counts = Collections.unmodifiableMap(counts);
     this.sum = sum;
     this.windows = windows;
     this.handedOverNanos = handedOverNanos;
+  }
+
+  /** The batch id: the sender, a dash, and the sequence number in base 36. */
+  static String idOf(String sender, long sequence) {
+    return sender + '-' + Long.toString(sequence, 36);
+  }
+
+  /**
+   * Every delivery of the sender numbered below the returned value is settled: the smallest
+   * unsettled number (this delivery's own at most, while it is unsettled). -1 without a sender.
+   */
+  long settledBelow() {
+    if (unsettled == null) {
+      return -1;
+    }
+    try {
+      return Math.min(sequence, unsettled.first());
+    } catch (NoSuchElementException e) {
+      return sequence; // settled meanwhile (a late abandoned call): nothing older is pending
+    }
   }
 
   /** Whether this delivery carries a count for {@code key}. */

@@ -1,6 +1,7 @@
 package dev.statbuffer;
 
 import java.util.Map;
+import java.util.Optional;
 
 /**
  * The counts of several keys handed to a {@link BatchFlushHandler} together. Immutable and safe to
@@ -32,4 +33,38 @@ public interface FlushBatch<K> {
    * @return the attempt number, at least 1
    */
   int attempt();
+
+  /**
+   * Who made this batch: one string per buffer instance (so different across buffers, processes
+   * and restarts), at most 32 characters of {@code [0-9a-f]}. Together with {@link #sequence()} it
+   * lets a sink remember what it applied per sender instead of per batch.
+   *
+   * @return the sender, or empty for a batch not numbered by a buffer (a rejected key's own
+   *     batch, a dead-letter replay, a batch made by hand)
+   */
+  default Optional<String> sender() {
+    return Optional.empty();
+  }
+
+  /**
+   * This batch's number in its sender's sequence: batches are numbered 1, 2, 3, ... in the order
+   * they are handed over, and a retry keeps its number.
+   *
+   * @return the sequence number, or -1 when {@link #sender()} is empty
+   */
+  default long sequence() {
+    return -1;
+  }
+
+  /**
+   * A watermark of the sender's settled batches, read when this call began: every batch of the
+   * sender numbered below it has been delivered or dropped and is never handed to a handler
+   * again, so a sink may forget it. It is at most {@link #sequence()}, and it never decreases from
+   * one call to the next.
+   *
+   * @return the watermark, or -1 when {@link #sender()} is empty
+   */
+  default long settledBelow() {
+    return -1;
+  }
 }

@@ -9,6 +9,7 @@ import java.util.HashSet;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 
 /**
@@ -117,12 +118,14 @@ sealed interface Target<K> permits Target.PerKey, Target.Batched {
 
     @Override
     public void flush(Delivery<K> delivery, int attempt) throws Exception {
-      handler.flush(new Batch<>(delivery.id, delivery.counts(), attempt));
+      handler.flush(new Batch<>(delivery.id, delivery.counts(), attempt, delivery.sender,
+          delivery.sequence, delivery.settledBelow()));
     }
 
     @Override
     public void onDrop(Delivery<K> delivery, int attempts, Exception lastError) {
-      handler.onDrop(new Batch<>(delivery.id, delivery.counts(), Math.max(1, attempts)),
+      handler.onDrop(new Batch<>(delivery.id, delivery.counts(), Math.max(1, attempts),
+          delivery.sender, delivery.sequence, delivery.settledBelow()),
           lastError);
     }
 
@@ -159,7 +162,7 @@ sealed interface Target<K> permits Target.PerKey, Target.Batched {
 
     @Override
     public void onDropRejected(Rejected<K> rejected, int attempts) {
-      handler.onDrop(new Batch<>(rejected.id(), Map.of(rejected.key(), rejected.count()),
+      handler.onDrop(Batch.of(rejected.id(), Map.of(rejected.key(), rejected.count()),
           Math.max(1, attempts)), rejected.cause());
     }
 
@@ -205,7 +208,18 @@ sealed interface Target<K> permits Target.PerKey, Target.Batched {
    * One call's view of a delivery: its id, counts and attempt number, none of which ever change.
    * Immutable and thread-safe.
    */
-  record Batch<K>(String id, Map<K, Long> counts, int attempt) implements FlushBatch<K> {
+  record Batch<K>(String id, Map<K, Long> counts, int attempt, String senderOrNull,
+      long sequence, long settledBelow) implements FlushBatch<K> {
+    /** A batch not numbered by a buffer. */
+    static <K> Batch<K> of(String id, Map<K, Long> counts, int attempt) {
+      return new Batch<>(id, counts, attempt, null, -1, -1);
+    }
+
+    @Override
+    public Optional<String> sender() {
+      return Optional.ofNullable(senderOrNull);
+    }
+
     @Override
     public String toString() {
       return "FlushBatch[id=" + id + ", keys=" + counts.size() + ", attempt=" + attempt + "]";

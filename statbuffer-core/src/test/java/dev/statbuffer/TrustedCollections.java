@@ -15,11 +15,15 @@ final class TrustedCollections {
 
   private TrustedCollections() {}
 
-  /** {@code options} with {@code ConcurrentHashMap} (and {@code more} classes) treated as atomic. */
+  /**
+   * {@code options} with {@code ConcurrentHashMap} and the skip list of unsettled sequence numbers
+   * (and {@code more} classes) treated as atomic.
+   */
   static ModelCheckingOptions trusting(ModelCheckingOptions options, String... more) {
     List<String> classes = new ArrayList<>(List.of(MAP, MAP + "$KeySetView",
         MAP + "$ValuesView", MAP + "$CollectionView", MAP + "$KeyIterator",
-        MAP + "$ValueIterator", MAP + "$BaseIterator", MAP + "$Traverser"));
+        MAP + "$ValueIterator", MAP + "$BaseIterator", MAP + "$Traverser",
+        "java.util.concurrent.ConcurrentSkipListSet", "java.util.concurrent.ConcurrentSkipListMap"));
     classes.addAll(List.of(more));
     return (ModelCheckingOptions) options.addGuarantee(ManagedStrategyGuaranteeKt
         .forClasses(classes.toArray(new String[0])).allMethods().treatAsAtomic());
