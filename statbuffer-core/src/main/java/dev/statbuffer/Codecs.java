@@ -3,6 +3,7 @@ package dev.statbuffer;
 import static java.util.Objects.requireNonNull;
 
 import java.nio.ByteBuffer;
+import java.nio.CharBuffer;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
@@ -12,7 +13,18 @@ final class Codecs {
   static final KeyCodec<String> UTF8 = new KeyCodec<>() {
     @Override
     public byte[] encode(String key) {
-      return requireNonNull(key, "key").getBytes(StandardCharsets.UTF_8);
+      try {
+        ByteBuffer bytes = StandardCharsets.UTF_8.newEncoder()
+            .onMalformedInput(CodingErrorAction.REPORT)
+            .onUnmappableCharacter(CodingErrorAction.REPORT)
+            .encode(CharBuffer.wrap(requireNonNull(key, "key")));
+        byte[] out = new byte[bytes.remaining()];
+        bytes.get(out);
+        return out;
+      } catch (CharacterCodingException e) {
+        // A lone surrogate would come back as '?', another key: refuse it instead.
+        throw new IllegalArgumentException("key is not valid UTF-16 text: " + key, e);
+      }
     }
 
     @Override

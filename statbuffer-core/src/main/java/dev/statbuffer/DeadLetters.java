@@ -55,9 +55,15 @@ public final class DeadLetters {
   private static final byte[] MAGIC = {'S', 'B', 'D', 'L'};
   private static final int VERSION = 1;
   private static final int HEADER = MAGIC.length + Integer.BYTES;
+  /** Starts every record ("SBDR"), so a reader can tell damage in the middle from a torn tail. */
+  private static final int RECORD_MAGIC = 0x53424452;
+  /** Record magic, body length, CRC-32C of length and body. */
+  private static final int RECORD_HEADER = 3 * Integer.BYTES;
+  /** The smallest body: empty id, time, empty reason, no keys. */
+  private static final int MIN_BODY = Integer.BYTES + Long.BYTES + Integer.BYTES + Integer.BYTES;
   private static final int MAX_REASON = 2000;
   private static final int MAX_RECORD = 256 << 20;
-  /** Files this JVM has appended to (and so checked for a torn tail), with their locks. */
+  /** The in-JVM lock of each file appended to, by real path. */
   private static final Map<Path, Object> OPENED = new ConcurrentHashMap<>();
   private static final String ID_PREFIX = newIdPrefix();
   private static final AtomicLong IDS = new AtomicLong();
@@ -176,12 +182,21 @@ public final class DeadLetters {
       Exception reason) throws IOException {
     byte[] record = encode(codec, id, counts, reason);
     Path target = file.toAbsolutePath().normalize();
-    Object lock = OPENED.computeIfAbsent(target, p -> new Object());
-    synchronized (lock) {
-      Path parent = target.getParent();
-      if (parent != null) {
-        Files.createDirectories(parent);
+    Path parent = target.getParent();
+    if (parent != null) {
+      Files.createDirectories(parent);
+    }
+    if (Files.notExists(target)) {
+      try {
+        Files.createFile(target);
+      } catch (java.nio.file.FileAlreadyExistsException raced) {
+        // another appender made it first
       }
+    }
+    // Keyed by the real path: two names of one file (a link) share the lock, because a second
+    // FileLock on one file within a JVM throws instead of waiting.
+    Object lock = OPENED.computeIfAbsent(target.toRealPath(), p -> new Object());
+    synchronized (lock) {
       try (FileChannel channel = FileChannel.open(target, StandardOpenOption.CREATE,
           StandardOpenOption.WRITE, StandardOpenOption.READ);
           FileLock ignored = channel.lock()) {
@@ -224,23 +239,7 @@ public final class DeadLetters {
     List<DeadLetter<K>> out = new ArrayList<>();
     try (FileChannel channel = FileChannel.open(file, StandardOpenOption.READ)) {
       ByteBuffer all = channel.map(FileChannel.MapMode.READ_ONLY, 0, channel.size());
-      checkHeader(all, file);
-      while (all.remaining() >= 2 * Integer.BYTES) {
-        int start = all.position();
-        int length = all.getInt();
-        int crc = all.getInt();
-        if (length < 0 || length > MAX_RECORD || length > all.remaining()) {
-          tornOrCorrupt(all, start, file, "its length " + length + " runs past the end");
-          break;
-        }
-        byte[] bytes = new byte[length];
-        all.get(bytes);
-        if (crc(bytes) != crc) {
-          tornOrCorrupt(all, start, file, "its checksum does not match");
-          break;
-        }
-        out.add(decode(codec, bytes, file, start));
-      }
+      scan(all, file, (bytes, offset) -> out.add(decode(codec, bytes, file, offset)));
     }
     return out;
   }
@@ -314,8 +313,8 @@ public final class DeadLetters {
       payload.putInt(bytes.length).put(bytes).putLong(count);
     }
     byte[] body = payload.array();
-    return ByteBuffer.allocate(2 * Integer.BYTES + body.length).putInt(body.length)
-        .putInt(crc(body)).put(body).array();
+    return ByteBuffer.allocate(RECORD_HEADER + body.length).putInt(RECORD_MAGIC)
+        .putInt(body.length).putInt(crc(body.length, body, 0, body.length)).put(body).array();
   }
 
   private static <K> DeadLetter<K> decode(KeyCodec<K> codec, byte[] bytes, Path file,
@@ -344,38 +343,36 @@ public final class DeadLetters {
     return bytes;
   }
 
-  /** The end of the last whole record (0 for an empty file); checks the header. */
+  /** What {@link #scan} does with each whole record: its bytes and its offset. */
+  @FunctionalInterface
+  private interface RecordConsumer {
+    void accept(byte[] bytes, int offset) throws IOException;
+  }
+
+  /** The end of the last whole record (0 for an empty or torn-header file); checks the file. */
   private static long validEnd(FileChannel channel, Path file) throws IOException {
     long size = channel.size();
     if (size == 0) {
       return 0;
     }
     ByteBuffer all = channel.map(FileChannel.MapMode.READ_ONLY, 0, size);
-    checkHeader(all, file);
-    while (all.remaining() >= 2 * Integer.BYTES) {
-      int start = all.position();
-      int length = all.getInt();
-      int crc = all.getInt();
-      if (length < 0 || length > all.remaining()) {
-        return start;
-      }
-      byte[] bytes = new byte[length];
-      all.get(bytes);
-      if (crc(bytes) != crc) {
-        if (all.hasRemaining()) {
-          throw new IOException("Dead-letter file " + file + ": the record at offset " + start
-              + " fails its checksum; the file is damaged (nothing was appended)");
-        }
-        return start;
-      }
-    }
-    return all.position();
+    return scan(all, file, (bytes, offset) -> { });
   }
 
-  private static void checkHeader(ByteBuffer all, Path file) throws IOException {
+  /**
+   * Walks the file's records, handing each whole one to {@code each}; returns the end of the last
+   * one. What follows it must be the torn tail of an append that a dying process left: if a whole
+   * record can be found anywhere after it, the file is damaged in the middle and this throws.
+   * A header shorter than its 8 bytes but matching them so far is a torn header (end 0).
+   */
+  private static long scan(ByteBuffer all, Path file, RecordConsumer each) throws IOException {
     if (all.remaining() < HEADER) {
-      throw new IOException("Dead-letter file " + file + " is too short for its header ("
-          + all.remaining() + " bytes)");
+      for (int i = 0; i < Math.min(all.remaining(), MAGIC.length); i++) {
+        if (all.get(i) != MAGIC[i]) {
+          throw new IOException(file + " is not a StatBuffer dead-letter file");
+        }
+      }
+      return 0; // a header torn by a process that died while creating the file
     }
     byte[] magic = new byte[MAGIC.length];
     all.get(magic);
@@ -387,18 +384,38 @@ public final class DeadLetters {
       throw new IOException("Dead-letter file " + file + " has format version " + version
           + "; this build reads version " + VERSION);
     }
+    for (;;) {
+      int start = all.position();
+      byte[] bytes = recordAt(all, start);
+      if (bytes == null) {
+        for (int later = start + 1; later + RECORD_HEADER <= all.limit(); later++) {
+          if (recordAt(all, later) != null) {
+            throw new IOException("Dead-letter file " + file + ": the record at offset " + start
+                + " is damaged, and whole records follow it; nothing was read past it or"
+                + " appended (repair or move the file)");
+          }
+        }
+        return start;
+      }
+      each.accept(bytes, start);
+      all.position(start + RECORD_HEADER + bytes.length);
+    }
   }
 
-  /** A record that does not check out: the torn end of the file, or damage in the middle. */
-  private static void tornOrCorrupt(ByteBuffer all, int start, Path file, String what)
-      throws IOException {
-    int length = all.getInt(start);
-    long end = (long) start + 2 * Integer.BYTES + Math.max(0, length);
-    if (length >= 0 && end < all.limit()) {
-      throw new IOException("Dead-letter file " + file + ": the record at offset " + start
-          + " is damaged (" + what + ")");
+  /** The bytes of the whole record at {@code offset}, or null if there is none there. */
+  private static byte[] recordAt(ByteBuffer all, int offset) {
+    if (offset + RECORD_HEADER > all.limit() || all.getInt(offset) != RECORD_MAGIC) {
+      return null;
     }
-    // The torn last record of a process that died while appending: ignored.
+    int length = all.getInt(offset + Integer.BYTES);
+    if (length < MIN_BODY || length > MAX_RECORD
+        || (long) offset + RECORD_HEADER + length > all.limit()) {
+      return null;
+    }
+    byte[] bytes = new byte[length];
+    all.get(offset + RECORD_HEADER, bytes);
+    return (crc(length, bytes, 0, length) == all.getInt(offset + 2 * Integer.BYTES)) ? bytes
+        : null;
   }
 
   private static String newIdPrefix() {
@@ -407,9 +424,11 @@ public final class DeadLetters {
     return HexFormat.of().formatHex(bytes) + "-d";
   }
 
-  private static int crc(byte[] bytes) {
+  /** CRC-32C of a record's length and body (so a zeroed tail never checks out). */
+  private static int crc(int length, byte[] bytes, int from, int count) {
     CRC32C crc = new CRC32C();
-    crc.update(bytes);
+    crc.update(ByteBuffer.allocate(Integer.BYTES).putInt(length).flip());
+    crc.update(bytes, from, count);
     return (int) crc.getValue();
   }
 }

@@ -21,6 +21,7 @@ import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
@@ -223,27 +224,44 @@ final class Deliveries<K> {
     Task<K> current = new Task<>(deliveries);
     Task<K> outer = task.get();
     task.set(current);
+    boolean finished = false;
     try {
-      while (current.next < current.end) {
-        deliver(deliveries.get(current.next++));
+      for (int i = current.claim(); i >= 0; i = current.claim()) {
+        deliver(deliveries.get(i));
       }
+      finished = true;
     } finally {
       task.set(outer);
+      if (!finished) {
+        releaseRest(current); // a handler threw an Error: the rest must not be stranded
+      }
     }
   }
 
   /**
-   * The executor task running on this thread: its deliveries and how far it got. Thread-confined
-   * (reached through {@link #task} only by the thread that runs it).
+   * An executor task: its deliveries, run in order by the thread that runs the task, unless the
+   * rest is released first (when a call in it is abandoned, or its handler calls close()). Each
+   * index is claimed once, by the runner or by the one release, through {@code next}.
    */
   private static final class Task<K> {
     final List<Delivery<K>> deliveries;
-    int next;
-    int end;
+    private final AtomicInteger next = new AtomicInteger();
 
     Task(List<Delivery<K>> deliveries) {
       this.deliveries = deliveries;
-      this.end = deliveries.size();
+    }
+
+    /** The next index to run, or -1 when none is left (all run, or the rest released). */
+    int claim() {
+      int i = next.getAndIncrement();
+      return (i < deliveries.size()) ? i : -1;
+    }
+
+    /** Claims every index not run yet; the deliveries for another task. */
+    List<Delivery<K>> releaseRest() {
+      int from = next.getAndSet(deliveries.size());
+      return (from < deliveries.size())
+          ? List.copyOf(deliveries.subList(from, deliveries.size())) : List.of();
     }
   }
 
@@ -254,18 +272,38 @@ final class Deliveries<K> {
    */
   void releaseRestOfTask() {
     Task<K> current = task.get();
-    if (current == null || current.next >= current.end) {
-      return;
+    if (current != null) {
+      releaseRest(current);
     }
-    List<Delivery<K>> rest =
-        List.copyOf(current.deliveries.subList(current.next, current.end));
-    current.end = current.next;
-    submit(rest);
+  }
+
+  /** Sends the rest of {@code current} on a task of its own. */
+  private void releaseRest(Task<K> current) {
+    List<Delivery<K>> rest = current.releaseRest();
+    if (!rest.isEmpty()) {
+      submit(rest);
+    }
   }
 
   private void deliver(Delivery<K> delivery) {
+    // Counted before the pending check: a batch's number stays unsettled (settledBelow) while any
+    // call of it runs, so a sink never forgets a batch that a running call may still commit.
+    delivery.callStarted();
+    try {
+      deliverOnce(delivery);
+    } finally {
+      if (delivery.callEnded()) {
+        unsettled.remove(delivery.sequence);
+      }
+    }
+  }
+
+  private void deliverOnce(Delivery<K> delivery) {
     if (!delivery.isPending()) {
       return;
+    }
+    if (delivery.attempt > 0 && pastHorizon(delivery, 0)) {
+      return; // dropped: this retry could only run after the sink forgot the batch
     }
     int attempt = delivery.attempt + 1;
     delivery.attempt = attempt;
@@ -274,7 +312,13 @@ final class Deliveries<K> {
     FlushEvent event = new FlushEvent();
     event.begin();
     long started = config.ticker.read();
-    FlushTimeout.Call call = flushTimeout.start(() -> abandoned(delivery, attempt));
+    Task<K> current = task.get();
+    FlushTimeout.Call call = flushTimeout.start(() -> {
+      abandoned(delivery, attempt);
+      if (current != null) {
+        releaseRest(current); // the rest of this task must not wait behind the hung call
+      }
+    });
     try {
       target.flush(delivery, attempt);
     } catch (RejectedKeysException e) {
@@ -414,25 +458,21 @@ final class Deliveries<K> {
       return;
     }
     long delay = backoff.delayNanos(attempts);
-    long horizon = target.horizonNanos();
-    if (horizon != Long.MAX_VALUE) {
-      long age = config.ticker.read() - delivery.handedOverNanos;
-      // The retry must also finish (within flushTimeout) while the sink still knows the id.
-      if (age + delay + config.flushTimeoutNanos > horizon) {
-        notifyFailed(delivery, error, handlerNanos, -1);
-        drop(delivery, new RetryHorizonException(Duration.ofNanos(horizon),
-            Duration.ofNanos(age), error));
-        return;
-      }
-    }
     boolean closingAlready = closing;
     if (closingAlready) {
       long remaining = closeDeadline - config.ticker.read();
       if (remaining <= 0) {
         notifyFailed(delivery, error, handlerNanos, -1);
-        return; // close() drops it once its wait ends
+        // close() drops what is left when its wait ends; if it already has (a handler that
+        // called close() itself), this drop is the one (drop is decided once, by a CAS).
+        drop(delivery, error);
+        return;
       }
       delay = Math.min(delay, Math.min(remaining, TimeUnit.MILLISECONDS.toNanos(100)));
+    }
+    if (pastHorizon(delivery, delay)) {
+      notifyFailed(delivery, error, handlerNanos, -1);
+      return;
     }
     notifyFailed(delivery, error, handlerNanos, delay);
     failureLog.failed(target.describe(delivery), delivery.keys(), attempts, delay, error);
@@ -455,6 +495,28 @@ final class Deliveries<K> {
     if (!closingAlready && closing && cancelRetryTimer(delivery)) {
       submit(List.of(delivery));
     }
+  }
+
+  /**
+   * Drops {@code delivery} (and returns true) if a call begun {@code delayNanos} from now might
+   * still run after the handler's idempotency horizon: a call is abandoned up to one and a half
+   * flush timeouts after it starts (see {@link FlushTimeout}), and a later commit must still find
+   * the sink remembering the batch id.
+   */
+  private boolean pastHorizon(Delivery<K> delivery, long delayNanos) {
+    long horizon = target.horizonNanos();
+    if (horizon == Long.MAX_VALUE) {
+      return false;
+    }
+    long age = config.ticker.read() - delivery.handedOverNanos;
+    long longestCall = config.flushTimeoutNanos + config.flushTimeoutNanos / 2;
+    if (age + delayNanos + longestCall <= horizon) {
+      return false;
+    }
+    Exception last = delivery.lastError;
+    drop(delivery, new RetryHorizonException(Duration.ofNanos(horizon), Duration.ofNanos(age),
+        (last != null) ? last : new IllegalStateException("no earlier failure recorded")));
+    return true;
   }
 
   private void notifyFailed(Delivery<K> delivery, Exception error, long handlerNanos,
@@ -527,8 +589,8 @@ final class Deliveries<K> {
 
   private void settle(Delivery<K> delivery) {
     pending.release(delivery.windows);
-    if (delivery.sequence > 0) {
-      unsettled.remove(delivery.sequence);
+    if (delivery.sequence > 0 && delivery.noCallRunning()) {
+      unsettled.remove(delivery.sequence); // else the last call to end removes it
     }
     inFlight.remove(delivery);
   }

@@ -9,6 +9,7 @@ import java.util.NavigableSet;
 import java.util.NoSuchElementException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * Counts that were handed over and are on their way to the handler: one key for a
@@ -114,6 +115,24 @@ final class Delivery<K> {
     } catch (NoSuchElementException e) {
       return sequence; // settled meanwhile (a late abandoned call): nothing older is pending
     }
+  }
+
+  /** Handler calls of this delivery running now (an abandoned call and its retry may overlap). */
+  private final AtomicInteger callsRunning = new AtomicInteger();
+
+  /** A handler call of this delivery begins (before it checks that the delivery is pending). */
+  void callStarted() {
+    callsRunning.incrementAndGet();
+  }
+
+  /** A call ended; true if no other runs and the outcome is decided (its number may go). */
+  boolean callEnded() {
+    return callsRunning.decrementAndGet() == 0 && !isPending();
+  }
+
+  /** Whether no handler call of this delivery runs (read after the outcome was decided). */
+  boolean noCallRunning() {
+    return callsRunning.get() == 0;
   }
 
   /** Whether this delivery carries a count for {@code key}. */

@@ -58,9 +58,11 @@ public interface FlushBatch<K> {
 
   /**
    * A watermark of the sender's settled batches, read when this call began: every batch of the
-   * sender numbered below it has been delivered or dropped and is never handed to a handler
-   * again, so a sink may forget it. It is at most {@link #sequence()}, and it never decreases from
-   * one call to the next.
+   * sender numbered below it has been delivered or dropped, no call of it is still running (an
+   * abandoned call counts as running until it returns), and it is never handed to a handler
+   * again, so a sink may forget it. It is at most {@link #sequence()}. Successive reads never
+   * decrease, but calls may reach the handler in another order than they read it: a sink should
+   * keep the highest watermark it has seen per sender.
    *
    * @return the watermark, or -1 when {@link #sender()} is empty
    */

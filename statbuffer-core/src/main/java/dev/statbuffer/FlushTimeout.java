@@ -69,17 +69,25 @@ final class FlushTimeout {
   }
 
   private void sweep() {
-    long now = config.ticker.read();
-    for (Call call : running) {
-      if (now - call.started >= config.flushTimeoutNanos && call.abandon()) {
-        running.remove(call);
-        pool.callAbandoned();
-        call.onAbandon.run();
+    try {
+      long now = config.ticker.read();
+      for (Call call : running) {
+        if (now - call.started >= config.flushTimeoutNanos && call.abandon()) {
+          running.remove(call);
+          pool.callAbandoned();
+          try {
+            call.onAbandon.run();
+          } catch (RuntimeException | Error e) {
+            Logs.logger().log(Level.ERROR, "StatBuffer '" + config.name + "': retrying an "
+                + "abandoned call failed", e);
+          }
+        }
       }
-    }
-    armed.set(false);
-    if (!running.isEmpty()) {
-      arm();
+    } finally {
+      armed.set(false);
+      if (!running.isEmpty()) {
+        arm();
+      }
     }
   }
 

@@ -167,6 +167,71 @@ class DeadLettersTest {
   }
 
   @Test
+  void zeroFilledTail_isATornTail_notARecord() throws Exception {
+    Path file = dir.resolve("zeros.sbdl");
+    DeadLetters.append(file, KeyCodec.utf8(), "batch-1", Map.of("a", 1L), null);
+    try (FileChannel channel = FileChannel.open(file, StandardOpenOption.WRITE,
+        StandardOpenOption.APPEND)) {
+      channel.write(ByteBuffer.allocate(64)); // a crash left zeroed blocks after the last record
+    }
+    assertThat(DeadLetters.read(file, KeyCodec.utf8())).extracting(DeadLetters.DeadLetter::id)
+        .containsExactly("batch-1");
+    DeadLetters.append(file, KeyCodec.utf8(), "batch-2", Map.of("b", 2L), null);
+    assertThat(DeadLetters.read(file, KeyCodec.utf8())).extracting(DeadLetters.DeadLetter::id)
+        .containsExactly("batch-1", "batch-2");
+  }
+
+  @Test
+  void damagedLengthInTheMiddle_throws_andNothingIsCutOff() throws Exception {
+    Path file = dir.resolve("length.sbdl");
+    DeadLetters.append(file, KeyCodec.utf8(), "batch-1", Map.of("a", 1L), null);
+    DeadLetters.append(file, KeyCodec.utf8(), "batch-2", Map.of("b", 2L), null);
+    long size = Files.size(file);
+    try (FileChannel channel = FileChannel.open(file, StandardOpenOption.WRITE)) {
+      // The first record's length field (after the 8-byte header and the record magic) now
+      // points far past the end, as if that record were the torn tail.
+      channel.write(ByteBuffer.allocate(4).putInt(1 << 20).flip(), 12);
+    }
+    assertThatThrownBy(() -> DeadLetters.read(file, KeyCodec.utf8()))
+        .isInstanceOf(IOException.class).hasMessageContaining("damaged");
+    assertThatThrownBy(() -> DeadLetters.append(file, KeyCodec.utf8(), "batch-3",
+        Map.of("c", 3L), null)).isInstanceOf(IOException.class);
+    assertThat(Files.size(file)).isEqualTo(size);
+  }
+
+  @Test
+  void tornHeader_startsAFreshFile() throws Exception {
+    Path file = dir.resolve("header.sbdl");
+    Files.write(file, new byte[] {'S', 'B', 'D'}); // died while writing the header
+    assertThat(DeadLetters.read(file, KeyCodec.utf8())).isEmpty();
+    DeadLetters.append(file, KeyCodec.utf8(), "batch-1", Map.of("a", 1L), null);
+    assertThat(DeadLetters.read(file, KeyCodec.utf8())).extracting(DeadLetters.DeadLetter::id)
+        .containsExactly("batch-1");
+  }
+
+  @Test
+  void twoNamesForOneFile_appendsDoNotCollide() throws Exception {
+    Path file = dir.resolve("real.sbdl");
+    Path link = Files.createSymbolicLink(dir.resolve("link.sbdl"), file);
+    DeadLetters.append(file, KeyCodec.utf8(), "batch-0", Map.of("a", 1L), null);
+    Thread other = new Thread(() -> {
+      for (int i = 1; i <= 100; i++) {
+        try {
+          DeadLetters.append(link, KeyCodec.utf8(), "link-" + i, Map.of("b", 1L), null);
+        } catch (IOException e) {
+          throw new java.io.UncheckedIOException(e);
+        }
+      }
+    });
+    other.start();
+    for (int i = 1; i <= 100; i++) {
+      DeadLetters.append(file, KeyCodec.utf8(), "file-" + i, Map.of("a", 1L), null);
+    }
+    other.join();
+    assertThat(DeadLetters.read(file, KeyCodec.utf8())).hasSize(201);
+  }
+
+  @Test
   void notADeadLetterFile_orAnotherVersion_refusedWithTheReason() throws Exception {
     Path other = dir.resolve("other.txt");
     Files.writeString(other, "hello, world");
@@ -187,6 +252,8 @@ class DeadLettersTest {
         .isEqualTo(Long.MIN_VALUE);
     assertThatThrownBy(() -> KeyCodec.utf8().decode(new byte[] {(byte) 0xff}))
         .isInstanceOf(IllegalArgumentException.class);
+    assertThatThrownBy(() -> KeyCodec.utf8().encode("a\uD800"))
+        .isInstanceOf(IllegalArgumentException.class); // would come back as "a?", another key
     assertThatThrownBy(() -> KeyCodec.int64().decode(new byte[3]))
         .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("8 bytes");
   }
