@@ -2,6 +2,7 @@ package dev.statbuffer.redis;
 
 import io.lettuce.core.RedisCommandExecutionException;
 import io.lettuce.core.RedisFuture;
+import io.lettuce.core.api.StatefulRedisConnection;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -23,7 +24,11 @@ final class Part {
 
   final int slot;
   final String node;
-  final String marker;
+  /**
+   * The key that records what was applied, {@code KEYS[1]}: the batch's marker for a batch
+   * without a sender, the slot's state hash for a numbered one.
+   */
+  final String guard;
   /** Counter key to its {@link Counter} (string counters) or to field to Counter (hashes). */
   private final Map<String, Object> counters = new TreeMap<>();
   private int argCount;
@@ -34,10 +39,15 @@ final class Part {
   /** The script's reply once collected; null while pending or after a failure. */
   PartScript.Reply reply;
 
-  Part(int slot, String node, String marker) {
+  /** The connection this part was sent on, or null before it is sent. */
+  StatefulRedisConnection<String, String> link;
+  /** The WAIT sent after this part on its node's connection, or null when none was sent. */
+  Replication replication;
+
+  Part(int slot, String node, String guard) {
     this.slot = slot;
     this.node = node;
-    this.marker = marker;
+    this.guard = guard;
   }
 
   /** Adds a buffer key's count to its counter ({@code field} null for string counters). */
@@ -86,10 +96,10 @@ final class Part {
     return increments;
   }
 
-  /** The script's KEYS: the marker, then the counter keys. */
+  /** The script's KEYS: the guard (marker or state key), then the counter keys. */
   String[] keys() {
     String[] keys = new String[counters.size() + 1];
-    keys[0] = marker;
+    keys[0] = guard;
     int i = 1;
     for (String key : counters.keySet()) {
       keys[i++] = key;
@@ -97,15 +107,28 @@ final class Part {
     return keys;
   }
 
-  /** The script's ARGV (see {@link PartScript}). */
+  /**
+   * The script's ARGV (see {@link PartScript}): {@code numbered} null for a part guarded by a
+   * marker (or by nothing), else the sender's record field, sequence number and watermark.
+   */
   @SuppressWarnings("unchecked")
-  String[] args(long markerTtlMillis, long expireMillis, String mode) {
-    String[] args = new String[4 + argCount];
-    args[0] = Long.toString(markerTtlMillis);
+  String[] args(long ttlMillis, long expireMillis, String mode, Numbered numbered) {
+    String[] args = new String[PartScript.FIRST_DELTA + argCount];
+    args[0] = Long.toString(ttlMillis);
     args[1] = Long.toString(expireMillis);
     args[2] = mode;
-    args[3] = fingerprint();
-    int i = 4;
+    if (numbered == null) {
+      args[3] = fingerprint();
+      args[4] = "";
+      args[5] = "0";
+      args[6] = "0";
+    } else {
+      args[3] = shortFingerprint();
+      args[4] = numbered.field();
+      args[5] = Long.toString(numbered.sequence());
+      args[6] = Long.toString(numbered.settledBelow());
+    }
+    int i = PartScript.FIRST_DELTA;
     for (Object value : counters.values()) {
       if (value instanceof Counter counter) {
         args[i++] = Long.toString(counter.delta);
@@ -122,16 +145,40 @@ final class Part {
   }
 
   /**
+   * The sealing call's KEYS: the state key, then the marker a replay of the dropped batch would
+   * look for.
+   */
+  String[] sealKeys(String markerKey) {
+    return new String[] {guard, markerKey};
+  }
+
+  /** The sealing call's ARGV: no counters; the full fingerprint goes into the marker. */
+  String[] sealArgs(long ttlMillis, Numbered numbered) {
+    return new String[] {Long.toString(ttlMillis), "0", "x", shortFingerprint(),
+        numbered.field(), Long.toString(numbered.sequence()),
+        Long.toString(numbered.settledBelow()), fingerprint()};
+  }
+
+  /**
    * A hash of the part's counter keys and fields, independent of their order, so that a
    * marker tells which counters it guards.
    */
   String fingerprint() {
+    return Long.toHexString(fingerprintSum());
+  }
+
+  /** Four hex digits of {@link #fingerprint()}'s hash: what a sender's record keeps per batch. */
+  String shortFingerprint() {
+    return String.format("%04x", fingerprintSum() & 0xffff);
+  }
+
+  private long fingerprintSum() {
     long sum = 0;
     for (Counter counter : increments()) {
       long h = counter.redisKey.hashCode();
       sum += mix((counter.field == null) ? h : h * 31 + counter.field.hashCode());
     }
-    return Long.toHexString(sum);
+    return sum;
   }
 
   private static long mix(long z) {
@@ -145,6 +192,8 @@ final class Part {
     future = null;
     failure = null;
     reply = null;
+    replication = null;
+    link = null;
   }
 
   /** The part's failure, as the sink reports it; {@code timeout} when no reply came. */
@@ -159,6 +208,27 @@ final class Part {
     }
     return new RedisSinkException.PartFailure(node, slot, List.copyOf(counters.keySet()), text,
         failure);
+  }
+
+  /**
+   * What a numbered batch's part passes to the script: the sender's field in the state hash, the
+   * batch's number and the sender's watermark of settled batches.
+   */
+  record Numbered(String field, long sequence, long settledBelow) {}
+
+  /**
+   * One {@code WAIT} sent after the parts of one node in one sending, and how many replicas it
+   * must reach; its reply tells how many did.
+   */
+  static final class Replication {
+    final int replicas;
+    final long timeoutMillis;
+    RedisFuture<Long> future;
+
+    Replication(int replicas, long timeoutMillis) {
+      this.replicas = replicas;
+      this.timeoutMillis = timeoutMillis;
+    }
   }
 
   /** A buffer key and its count in the batch. */

@@ -13,20 +13,25 @@ import java.util.List;
  *
  * <h2>Contract</h2>
  * <pre>
- * KEYS[1]    the part's marker key; KEYS[2..] the counter keys, sorted (see Part)
- * ARGV[1]    marker TTL in ms, '0' for no marker (exactly-once off)
+ * KEYS[1]    the part's guard: its marker key (a batch without a sender), or its slot's state
+ *            hash (a numbered batch); KEYS[2..] the counter keys, sorted (see Part)
+ * ARGV[1]    TTL in ms of the marker or of the state hash, '0' for none (exactly-once off)
  * ARGV[2]    counter TTL in ms, '0' for none
  *            (both decimal integer strings handed to Redis as they are, never through Lua
  *            numbers, which are doubles; at most RedisSink.MAX_TTL, so that Redis accepts them)
  * ARGV[3]    's': string counters, one delta per counter key follows;
- *            'h': hash counters, per counter key the number of fields n, then n field/delta pairs
- * ARGV[4]    fingerprint of the part's counters
- * ARGV[5..]  the deltas (and fields), in the order of KEYS[2..]
+ *            'h': hash counters, per counter key the number of fields n, then n field/delta pairs;
+ *            'x': seal a dropped numbered batch (KEYS[2] is its marker key; no counters)
+ * ARGV[4]    fingerprint of the part's counters (4 hex digits for a numbered batch)
+ * ARGV[5]    the sender's field in the state hash, '' for a marker-guarded part
+ * ARGV[6]    the batch's sequence number; ARGV[7] the sender's watermark (settledBelow)
+ * ARGV[8..]  the deltas (and fields), in the order of KEYS[2..]; for 'x', the full fingerprint
  *
  * Reply     a string: STATUS or STATUS;REFUSED
- *   STATUS  '1' applied now; '0' the marker existed (applied before: nothing written, the
- *           marker's TTL renewed); '2' the marker existed with another fingerprint (another sink
- *           of the same name, or mappers that now map the batch differently)
+ *   STATUS  '1' applied now; '0' applied before (marker or record found, or the number is below
+ *           the watermark: nothing written but the record's or marker's renewal); '2' found
+ *           with another fingerprint (another sink of the same name, or mappers that now map
+ *           the batch differently)
  *   REFUSED the increments Redis refused for good, comma-separated INDEX:CODE, where INDEX is the
  *           0-based place of the increment in the part (counter keys in order, and for hashes
  *           their fields in order) and CODE is
@@ -35,6 +40,9 @@ import java.util.List;
  *           O        OVERFLOW: adding the delta would leave the 64-bit range
  *           E        another error reply to the increment after earlier ones were written
  * Marker    the string FINGERPRINT or FINGERPRINT;REFUSED, with the marker TTL
+ * Record    field SENDER of the state hash: TIME:WATERMARK then, sorted, one entry per number at
+ *           or above the watermark applied in this slot: ' N.FP' or ' N.FP/REFUSED' (applied),
+ *           ' N!' (dropped and sealed); TIME (seconds), WATERMARK and N in base 36
  * </pre>
  *
  * <h2>Why a part is applied exactly once, refusals included</h2>
@@ -42,34 +50,166 @@ import java.util.List;
  * error stays). So it first reads every counter without writing (GET/HGET: the type and whether
  * the value is an integer within 64 bits); then it writes only the increments that passed, each
  * with {@code redis.pcall}, so that Redis' own overflow check refuses one increment without writing
- * it and without stopping the script; then it sets the marker, whose value records what was
- * refused. Any other error reply before the first write (OOM, READONLY, MISCONF, which come at a
- * script's first write) ends the script with nothing written; the sink reports it and the buffer
- * retries. One after a write (none is known) is recorded as a refusal (E), so that a retry does
- * not apply the written increments again. A retry of the batch finds the marker and returns the
- * recorded refusals without writing anything, so the good increments count once and the refused
- * ones stay refused even if their keys were fixed in between. The record costs a few bytes per
- * refused increment, in the marker's own value and so under its TTL.
+ * it and without stopping the script; then it writes the guard, which records what was refused.
+ * Any other error reply before the first write (OOM, READONLY, MISCONF, which come at a script's
+ * first write) ends the script with nothing written; the sink reports it and the buffer retries.
+ * One after a write (none is known) is recorded as a refusal (E), so that a retry does not apply
+ * the written increments again. A retry finds the guard and returns the recorded refusals without
+ * writing anything but the guard's renewal, so the good increments count once and the refused ones
+ * stay refused even if their keys were fixed in between.
+ *
+ * <h2>Numbered batches: memory that does not grow with the update rate</h2>
+ * A marker per batch and slot costs about 150 bytes for the whole horizon, one per counter update
+ * when batches are small: more than the counters. A batch a buffer numbered carries its sender,
+ * its number s and the sender's watermark F ({@code settledBelow}): every batch of the sender
+ * below F is settled and never handed to a sink again, F never decreases and never passes a
+ * pending batch. So each slot keeps, per sender, only F and the numbers at or above it that were
+ * applied in the slot. A part of batch s with watermark F:
+ * <ol>
+ *   <li>raises the stored watermark W to max(W, F) and drops the numbers below it (a sorted
+ *       prefix): they can never come again;
+ *   <li>if s &lt; W, s is settled: delivered (so every part of it applied) or dropped (then
+ *       {@code onDrop} sealed it, below): applies nothing;
+ *   <li>if s is recorded, returns what it recorded (its refusals); else applies the part and
+ *       records s, in the same atomic script.
+ * </ol>
+ * Exactly once: a call of s applies the part only if s is not recorded and s &gt;= W. Once
+ * applied, s stays recorded until W passes it, and W passes it only after the buffer settled s,
+ * after which no call of s applies anything. A retry, a concurrent duplicate (an abandoned call
+ * and its retry, serialized by the atomic script) and an out-of-order delivery (5 applied before
+ * 3's retry; W is held at 3 by batch 3 itself) all find s. A call carrying a stale F (a late
+ * abandoned call) cannot lower W: W never decreases. The record lives as long as its
+ * sender writes the slot, refreshed with the hash's TTL (the sink's horizon, which the buffer
+ * enforces from hand-over); a sender silent for longer than the horizon can no longer retry, and
+ * its field is removed by a later write (one random field is checked every fourth number).
+ *
+ * <p><strong>Dead letters.</strong> A dropped numbered batch is replayed from a dead-letter file
+ * without its sender, under its id, through markers. {@code RedisSink.onDrop} therefore seals it
+ * before the buffer settles it (mode {@code x}): a recorded part gets the marker a replay looks
+ * for, with the recorded refusals; an unrecorded one is recorded as dropped ({@code !}), so that
+ * a late call applies nothing and the replay applies it once.
+ *
+ * <p><strong>Memory.</strong> While batches are delivered promptly, each record holds one or two
+ * numbers (about 25 bytes with the sender's 16-character field). A batch that keeps failing holds
+ * the watermark back, and the numbers applied after it accumulate in the slots they touch (about
+ * 8 bytes each) until it settles or the buffer drops it at the horizon.
  */
 final class PartScript {
   private PartScript() {}
 
   static final String SOURCE = """
-      local markerTtl = ARGV[1]
-      local marking = markerTtl ~= '0'
+      local ttl = ARGV[1]
+      local sender = ARGV[5]
+      local marking = ttl ~= '0' and sender == ''
+      local numbered = ttl ~= '0' and sender ~= ''
+      -- The reply for a part found applied with this fingerprint and these refusals.
+      local function before(fingerprint, refused)
+        local status = '0'
+        if fingerprint ~= ARGV[4] then status = '2' end
+        if refused ~= '' then return status .. ';' .. refused end
+        return status
+      end
       if marking then
         local seen = redis.call('GET', KEYS[1])
         if seen then
           -- Applied before: keep the marker alive as long as retries keep coming.
-          redis.call('PEXPIRE', KEYS[1], markerTtl)
-          local fingerprint, refused = string.match(seen, '^([^;]*);?(.*)$')
-          local status = '0'
-          if fingerprint ~= ARGV[4] then status = '2' end
-          if refused ~= '' then return status .. ';' .. refused end
-          return status
+          redis.call('PEXPIRE', KEYS[1], ttl)
+          return before(string.match(seen, '^([^;]*);?(.*)$'))
         end
       end
-      local ttl = ARGV[2]
+      -- Numbered parts: the sender's record in the slot's state hash (see the class comment).
+      local now, seq, w, body, s36, save, insert
+      if numbered then
+        if redis.replicate_commands then redis.replicate_commands() end
+        local digits = '0123456789abcdefghijklmnopqrstuvwxyz'
+        local function b36(n)
+          if n == 0 then return '0' end
+          local out = ''
+          while n > 0 do
+            local d = n % 36
+            out = string.sub(digits, d + 1, d + 1) .. out
+            n = (n - d) / 36
+          end
+          return out
+        end
+        now = tonumber(redis.call('TIME')[1])
+        seq = tonumber(ARGV[6])
+        w = tonumber(ARGV[7])
+        s36 = b36(seq)
+        body = ''
+        local found
+        local old = redis.call('HGET', KEYS[1], sender)
+        if old then
+          local w0, rest = string.match(old, '^%w+:(%w+)(.*)$')
+          w0 = tonumber(w0, 36)
+          if w0 > w then w = w0 end
+          -- Entries are sorted: numbers below the watermark, settled for good, are a prefix.
+          local cut = 1
+          while cut <= #rest do
+            local n, after = string.match(rest, '^ (%w+)[^ ]*()', cut)
+            if tonumber(n, 36) >= w then break end
+            cut = after
+          end
+          body = string.sub(rest, cut)
+          local at = string.find(body, ' ' .. s36 .. '.', 1, true)
+            or string.find(body, ' ' .. s36 .. '!', 1, true)
+          if at then found = string.match(body, '^ %w+([^ ]*)', at) end
+        end
+        insert = function(entry)
+          -- '.*' first: one backward scan for the last entry, no backtracking per entry.
+          local last = string.match(body, '.* (%w+)')
+          if not last or tonumber(last, 36) < seq then
+            body = body .. ' ' .. s36 .. entry
+            return
+          end
+          local at = 1
+          while at <= #body do
+            local n, after = string.match(body, '^ (%w+)[^ ]*()', at)
+            if tonumber(n, 36) > seq then break end
+            at = after
+          end
+          body = string.sub(body, 1, at - 1) .. ' ' .. s36 .. entry .. string.sub(body, at)
+        end
+        save = function()
+          redis.call('HSET', KEYS[1], sender, b36(now) .. ':' .. b36(w) .. body)
+          redis.call('PEXPIRE', KEYS[1], ttl)
+          -- Every fourth number, forget a sender (one at random) that wrote nothing here for
+          -- longer than the horizon.
+          if seq % 4 ~= 0 then return end
+          local stale = tonumber(ttl) / 1000 + 5
+          local field = redis.call('HRANDFIELD', KEYS[1])
+          if field and field ~= sender then
+            local v = redis.call('HGET', KEYS[1], field)
+            local t = v and tonumber(string.match(v, '^(%w+):') or '', 36)
+            if t and now - t > stale then redis.call('HDEL', KEYS[1], field) end
+          end
+        end
+        if ARGV[3] == 'x' then
+          -- Sealing a dropped batch: an applied part gets a marker (KEYS[2]) for replays of the
+          -- dead letter; an unapplied one is recorded as dropped, so no late call applies it.
+          if seq < w then return '0' end
+          if found then
+            local fp, refused = string.match(found, '^%.(%x*)/?(.*)$')
+            if fp then
+              local value = ARGV[8]
+              if refused ~= '' then value = value .. ';' .. refused end
+              redis.call('SET', KEYS[2], value, 'PX', ttl)
+            end
+            save()
+            return '0'
+          end
+          insert('!')
+          save()
+          return '1'
+        end
+        if seq < w or found then
+          -- Applied before (or dropped): renew the record; a write, so that WAIT covers it.
+          save()
+          if not found or found == '!' then return '0' end
+          return before(string.match(found, '^%.(%x*)/?(.*)$'))
+        end
+      end
+      local counterTtl = ARGV[2]
       local hash = ARGV[3] == 'h'
       -- Whether Redis reads v as a 64-bit integer (no sign +, no leading zeros, no -0).
       local function integer(v)
@@ -89,7 +229,7 @@ final class PartScript {
       end
       -- The increments in order: {counter key, field (false for a string counter), delta}.
       local incs = {}
-      local a = 5
+      local a = 8
       for i = 2, #KEYS do
         if hash then
           local fields = tonumber(ARGV[a])
@@ -142,9 +282,9 @@ final class PartScript {
           end
         end
       end
-      if ttl ~= '0' then
+      if counterTtl ~= '0' then
         for i = 2, #KEYS do
-          if touched[KEYS[i]] then redis.call('PEXPIRE', KEYS[i], ttl) end
+          if touched[KEYS[i]] then redis.call('PEXPIRE', KEYS[i], counterTtl) end
         end
       end
       local list = {}
@@ -154,12 +294,20 @@ final class PartScript {
       local record = ''
       if #list > 0 then record = ';' .. table.concat(list, ',') end
       if marking then
-        redis.call('SET', KEYS[1], ARGV[4] .. record, 'PX', markerTtl)
+        redis.call('SET', KEYS[1], ARGV[4] .. record, 'PX', ttl)
+      elseif numbered then
+        local entry = '.' .. ARGV[4]
+        if #list > 0 then entry = entry .. '/' .. table.concat(list, ',') end
+        insert(entry)
+        save()
       end
       return '1' .. record
       """;
 
   static final String SHA = digestHex("SHA-1", SOURCE);
+
+  /** The 0-based index in ARGV of the first delta (ARGV[8] in Lua). */
+  static final int FIRST_DELTA = 7;
 
   /** The script's reply: {@link Status} and the increments it refused. */
   record Reply(Status status, List<Refusal> refusals) {}

@@ -6,11 +6,12 @@ import dev.statbuffer.RejectedKeysException;
 import io.lettuce.core.RedisChannelHandler;
 import io.lettuce.core.RedisClient;
 import io.lettuce.core.RedisCommandExecutionException;
+import io.lettuce.core.RedisConnectionException;
 import io.lettuce.core.RedisConnectionStateListener;
 import io.lettuce.core.RedisException;
 import io.lettuce.core.ScriptOutputType;
 import io.lettuce.core.api.StatefulRedisConnection;
-import io.lettuce.core.api.async.RedisScriptingAsyncCommands;
+import io.lettuce.core.api.async.RedisAsyncCommands;
 import io.lettuce.core.cluster.RedisClusterClient;
 import io.lettuce.core.cluster.SlotHash;
 import io.lettuce.core.cluster.api.StatefulRedisClusterConnection;
@@ -20,16 +21,22 @@ import java.net.SocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashSet;
+import java.util.Base64;
+import java.util.HashMap;
+import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
-import java.util.Set;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.function.Function;
 
@@ -55,7 +62,13 @@ import java.util.function.Function;
  *   <li>applies {@code INCRBY} (string counters) or {@code HINCRBY} (hash counters) to the others,
  *       refreshing the TTL of each counter key when {@link Builder#expireAfter} is set (an
  *       increment that would overflow is refused by Redis without being written);
- *   <li>sets the marker with the TTL {@link Builder#markerTtl}, recording the refused counters.
+ *   <li>records the part as applied, with the refused counters: for a batch a buffer numbered
+ *       ({@link FlushBatch#sender()}), in its sender's record in the slot's state hash, which
+ *       keeps only the numbers above the sender's watermark of settled batches (memory bounded
+ *       by slots and senders, not by the update rate; see {@code PartScript}); for other
+ *       batches (replays, rejected keys' own batches, hand-made ones), in a marker key per
+ *       batch and part; both with the TTL {@link Builder#markerTtl}, which is also
+ *       {@link #idempotencyHorizon()}.
  * </ol>
  * All the script calls of a batch are queued on the sink's connection and written with one flush:
  * one round trip per node the batch touches, never one per key. On a cluster each part is routed
@@ -63,9 +76,17 @@ import java.util.function.Function;
  * carries a hash tag of that slot ({@code statbuffer:batch:<name>:{tag}:id}), so it lives, and
  * migrates, with the counters it guards.
  *
- * <p><strong>Markers are per sink {@link Builder#name name} and batch id: two sinks that receive
+ * <p><strong>Markers and state are per sink {@link Builder#name name}: two sinks that receive
  * the same batches must have different names</strong>, or the second one skips every batch the
  * first applied.
+ *
+ * <h2>Replicas and failover</h2>
+ * Where a node has a replica (by default; see {@link Builder#waitForReplicas}), each node's
+ * parts are followed by {@code WAIT} on the same connection, and a part is acknowledged only
+ * once a replica has it. Parts are sent on the connection of the node that serves their slot;
+ * the parts of a node whose connection has been down for half a second fail at once, so a dead
+ * master holds only its own parts, and the topology is refreshed after failures so that the
+ * retry reaches the promoted replica.
  *
  * <h2>Guarantees</h2>
  * With exactly-once on (the default), a retried batch — same {@link FlushBatch#id()} — applies
@@ -98,8 +119,18 @@ import java.util.function.Function;
 public final class RedisSink<K> implements BatchFlushHandler<K>, AutoCloseable {
   private static final System.Logger LOG = System.getLogger(RedisSink.class.getName());
 
-  /** How often a waiting flush pushes out queued commands again (redirections, reconnects). */
+  /** How often a waiting flush pushes out queued commands again (reconnects). */
   private static final long REFLUSH_NANOS = TimeUnit.MILLISECONDS.toNanos(50);
+
+  /**
+   * How long a flush keeps waiting for a node whose connection is down: a cut connection
+   * reconnects (and Lettuce re-sends) within milliseconds; a dead node does not, and its parts
+   * should not hold the batch, and the buffer's threads, for the whole {@link Builder#timeout}.
+   */
+  private static final long DOWN_GRACE_NANOS = TimeUnit.MILLISECONDS.toNanos(500);
+
+  /** {@link Builder#waitForReplicas} not set: WAIT for one replica on nodes that have one. */
+  static final int AUTO_REPLICAS = -1;
 
   /**
    * The longest {@link Builder#expireAfter} and {@link Builder#markerTtl}: 100 years. The script
@@ -118,7 +149,12 @@ public final class RedisSink<K> implements BatchFlushHandler<K>, AutoCloseable {
   private final String markerPrefix;
   private final String name;
   private final Duration timeout;
+  /** Replicas each part must reach: {@link #AUTO_REPLICAS}, 0 (no WAIT) or a number. */
+  private final int waitReplicas;
+  private final long waitMillis;
   private final AtomicBoolean closed = new AtomicBoolean();
+  /** Since when (nanoTime) a node's connection has been seen down, by node; absent when up. */
+  private final Map<String, Long> downSince = new ConcurrentHashMap<>();
 
   private final LongAdder batches = new LongAdder();
   private final LongAdder failedBatches = new LongAdder();
@@ -129,6 +165,8 @@ public final class RedisSink<K> implements BatchFlushHandler<K>, AutoCloseable {
   private final LongAdder failedParts = new LongAdder();
   private final LongAdder increments = new LongAdder();
   private final LongAdder rejectedIncrements = new LongAdder();
+  private final LongAdder replicaWaits = new LongAdder();
+  private final LongAdder replicaWaitFailures = new LongAdder();
 
   private RedisSink(Builder<K> builder, Transport transport) {
     this.transport = transport;
@@ -141,6 +179,12 @@ public final class RedisSink<K> implements BatchFlushHandler<K>, AutoCloseable {
     this.markerPrefix = builder.markerPrefix;
     this.name = builder.name;
     this.timeout = builder.timeout;
+    this.waitReplicas = builder.waitReplicas;
+    // The default's WAIT timeout fits in the sink's timeout, so that a slow replica fails the
+    // part before the sink stops waiting for it.
+    this.waitMillis = (builder.waitReplicas == AUTO_REPLICAS)
+        ? Math.max(1, Math.min(builder.waitTimeout.toMillis(), builder.timeout.toMillis() / 2))
+        : builder.waitTimeout.toMillis();
   }
 
   /**
@@ -197,29 +241,18 @@ public final class RedisSink<K> implements BatchFlushHandler<K>, AutoCloseable {
     batches.increment();
     boolean ok = false;
     try {
-      List<Part> parts = split(batch);
-      send(parts, /* fullScript= */ false);
-      await(parts);
-      List<Part> lostScript = new ArrayList<>();
-      for (Part part : parts) {
-        if (part.failure instanceof RedisCommandExecutionException
-            && String.valueOf(part.failure.getMessage()).startsWith("NOSCRIPT")) {
-          lostScript.add(part);
-        }
-      }
-      if (!lostScript.isEmpty()) {
-        // The node restarted, failed over or flushed its script cache: send the script itself.
-        LOG.log(System.Logger.Level.DEBUG, "Redis lost the sink script; re-sending it with EVAL");
-        send(lostScript, /* fullScript= */ true);
-        await(lostScript);
-      }
+      Part.Numbered numbered = numbered(batch);
+      List<Part> parts = split(batch, numbered != null);
+      run(parts, numbered, null);
       List<RedisSinkException.PartFailure> failures = new ArrayList<>();
       List<RejectedKeysException.Rejection> rejections = new ArrayList<>();
       for (Part part : parts) {
-        if (part.reply == null) {
+        if (part.reply == null || part.failure != null) {
           failedParts.increment();
           failures.add(part.failure(timeout));
-          continue;
+          if (part.reply == null) {
+            continue;
+          }
         }
         int refused = part.reply.refusals().size();
         if (part.reply.status() == PartScript.Status.APPLIED) {
@@ -234,7 +267,8 @@ public final class RedisSink<K> implements BatchFlushHandler<K>, AutoCloseable {
         }
       }
       if (!failures.isEmpty()) {
-        // Transient: the buffer retries the whole batch; parts applied now find their markers.
+        // Transient: the buffer retries the whole batch; parts applied now find their records.
+        transport.refresh();
         throw new RedisSinkException(batch.id(), parts.size(), failures);
       }
       ok = true;
@@ -248,8 +282,58 @@ public final class RedisSink<K> implements BatchFlushHandler<K>, AutoCloseable {
     }
   }
 
-  /** Groups the batch's counts into parts: one for a standalone server, one per slot on a cluster. */
-  private List<Part> split(FlushBatch<K> batch) {
+  /**
+   * The sender's record field, number and watermark of a batch numbered by a buffer, or null for
+   * a batch guarded by a marker (no sender, or exactly-once off).
+   */
+  private Part.Numbered numbered(FlushBatch<K> batch) {
+    Optional<String> sender = batch.sender();
+    if (!exactlyOnce || sender.isEmpty() || batch.sequence() < 1) {
+      return null;
+    }
+    // settledBelow() <= sequence() by contract; a batch breaking it must not skip itself.
+    long below = Math.max(0, Math.min(batch.settledBelow(), batch.sequence()));
+    return new Part.Numbered(senderField(sender.get()), batch.sequence(), below);
+  }
+
+  /**
+   * A sender's field in the state hashes: its hex digits as base64url (16 characters for a
+   * buffer's 24), or {@code ~} and the sender as it is when it is not an even number of hex
+   * digits. The two forms never meet ({@code ~} is not a base64url digit), and base64url of n
+   * bytes has a length no other byte count gives, so different senders get different fields.
+   */
+  static String senderField(String sender) {
+    if (sender.isEmpty() || sender.length() % 2 != 0 || !sender.matches("[0-9a-f]+")) {
+      return "~" + sender;
+    }
+    return Base64.getUrlEncoder().withoutPadding().encodeToString(HexFormat.of().parseHex(sender));
+  }
+
+  /** Runs the parts' scripts (with WAITs), re-sending with EVAL those whose node lost it. */
+  private void run(List<Part> parts, Part.Numbered numbered, String sealId)
+      throws InterruptedException {
+    send(parts, false, numbered, sealId);
+    await(parts);
+    List<Part> lostScript = new ArrayList<>();
+    for (Part part : parts) {
+      if (part.failure instanceof RedisCommandExecutionException
+          && String.valueOf(part.failure.getMessage()).startsWith("NOSCRIPT")) {
+        lostScript.add(part);
+      }
+    }
+    if (!lostScript.isEmpty()) {
+      // The node restarted, failed over or flushed its script cache: send the script itself.
+      LOG.log(System.Logger.Level.DEBUG, "Redis lost the sink script; re-sending it with EVAL");
+      send(lostScript, true, numbered, sealId);
+      await(lostScript);
+    }
+  }
+
+  /**
+   * Groups the batch's counts into parts: one for a standalone server, one per slot on a cluster.
+   * A numbered batch's parts are guarded by their slot's state hash, others by a marker each.
+   */
+  private List<Part> split(FlushBatch<K> batch, boolean numbered) {
     Map<Integer, Part> bySlot = new LinkedHashMap<>();
     boolean cluster = transport.cluster();
     for (Map.Entry<K, Long> entry : batch.counts().entrySet()) {
@@ -269,7 +353,8 @@ public final class RedisSink<K> implements BatchFlushHandler<K>, AutoCloseable {
       int slot = cluster ? SlotHash.getSlot(redisKey.getBytes(StandardCharsets.UTF_8)) : -1;
       Part part = bySlot.get(slot);
       if (part == null) {
-        part = new Part(slot, transport.node(slot), markerKey(slot, batch.id()));
+        part = new Part(slot, transport.node(slot),
+            numbered ? stateKey(slot) : markerKey(slot, batch.id()));
         bySlot.put(slot, part);
       }
       part.add(key, redisKey, field, delta);
@@ -284,32 +369,110 @@ public final class RedisSink<K> implements BatchFlushHandler<K>, AutoCloseable {
         : markerPrefix + name + ":" + id;
   }
 
-  /** Queues one script call per part, then writes them all: one round trip per node. */
-  private void send(List<Part> parts, boolean fullScript) {
-    RedisScriptingAsyncCommands<String, String> commands = transport.commands();
-    Set<String> nodes = new HashSet<>();
-    String mode = (keyMapper != null) ? "s" : "h";
-    for (Part part : parts) {
-      String[] keys = part.keys();
-      String[] args = part.args(exactlyOnce ? markerTtlMillis : 0, expireMillis, mode);
-      part.reset();
-      try {
-        part.future = fullScript
-            ? commands.<String>eval(PartScript.SOURCE, ScriptOutputType.VALUE, keys, args)
-            : commands.<String>evalsha(PartScript.SHA, ScriptOutputType.VALUE, keys, args);
-      } catch (RuntimeException e) {
-        part.failure = e;
-      }
-      nodes.add(part.node);
-    }
-    this.commands.add(parts.size());
-    transport.flushCommands();
-    roundTrips.add(nodes.size());
+  /**
+   * The state hash of the numbered batches applied in {@code slot} (-1 on a standalone server):
+   * one field per sender. {@code S} is not a character of batch ids, so no marker key is a state
+   * key.
+   */
+  String stateKey(int slot) {
+    return (slot >= 0)
+        ? markerPrefix + name + ":{" + SlotTags.tag(slot) + "}:S"
+        : markerPrefix + name + ":S";
   }
 
   /**
-   * Waits, up to the timeout for all together, for every part's reply. A part whose reply came
-   * is collected even when the deadline passed while waiting for an earlier part.
+   * Queues one script call per part on the connection of its node, each node's calls followed by
+   * a {@code WAIT} when its writes must reach replicas, then writes them all: one round trip per
+   * node. The parts of a node whose connection is down are failed at once, not queued.
+   */
+  private void send(List<Part> parts, boolean fullScript, Part.Numbered numbered, String sealId) {
+    Map<String, List<Part>> byNode = new LinkedHashMap<>();
+    for (Part part : parts) {
+      part.reset();
+      byNode.computeIfAbsent(part.node, n -> new ArrayList<>()).add(part);
+    }
+    String mode = (keyMapper != null) ? "s" : "h";
+    long ttl = exactlyOnce ? markerTtlMillis : 0;
+    long deadline = System.nanoTime() + timeout.toNanos();
+    List<StatefulRedisConnection<String, String>> links = new ArrayList<>();
+    for (Map.Entry<String, List<Part>> group : byNode.entrySet()) {
+      StatefulRedisConnection<String, String> link;
+      try {
+        link = transport.link(group.getKey(), deadline);
+      } catch (RuntimeException e) {
+        failAll(group.getValue(), e);
+        continue;
+      }
+      if (down(group.getKey(), link)) {
+        failAll(group.getValue(), new RedisConnectionException("the connection to "
+            + group.getKey() + " has been down for " + TimeUnit.NANOSECONDS.toMillis(
+                DOWN_GRACE_NANOS) + " ms or more (reconnecting); not sent"));
+        continue;
+      }
+      RedisAsyncCommands<String, String> commands = link.async();
+      links.add(link);
+      for (Part part : group.getValue()) {
+        part.link = link;
+        boolean seal = sealId != null;
+        String[] keys = seal ? part.sealKeys(markerKey(part.slot, sealId)) : part.keys();
+        String[] args = seal ? part.sealArgs(ttl, numbered)
+            : part.args(ttl, expireMillis, mode, numbered);
+        try {
+          part.future = fullScript
+              ? commands.<String>eval(PartScript.SOURCE, ScriptOutputType.VALUE, keys, args)
+              : commands.<String>evalsha(PartScript.SHA, ScriptOutputType.VALUE, keys, args);
+          this.commands.increment();
+        } catch (RuntimeException e) {
+          part.failure = e;
+        }
+      }
+      int replicas = (waitReplicas == AUTO_REPLICAS)
+          ? Math.min(1, transport.replicas(group.getKey())) : waitReplicas;
+      if (replicas > 0) {
+        Part.Replication replication = new Part.Replication(replicas, waitMillis);
+        try {
+          replication.future = commands.waitForReplication(replicas, waitMillis);
+          replicaWaits.increment();
+        } catch (RuntimeException e) {
+          replication.future = null;
+        }
+        for (Part part : group.getValue()) {
+          part.replication = replication;
+        }
+      }
+    }
+    // Each connection written to, even one the cluster connection has meanwhile replaced.
+    for (StatefulRedisConnection<String, String> link : links) {
+      link.flushCommands();
+    }
+    roundTrips.add(links.size());
+  }
+
+  /**
+   * Whether the connection to {@code node} has been down for {@link #DOWN_GRACE_NANOS} or
+   * longer, as this sink's flushes saw it (a connection that just went down is given the time to
+   * reconnect: Lettuce sends what was queued once it is back).
+   */
+  private boolean down(String node, StatefulRedisConnection<String, String> link) {
+    if (link.isOpen()) {
+      downSince.remove(node);
+      return false;
+    }
+    long now = System.nanoTime();
+    return now - downSince.computeIfAbsent(node, n -> now) >= DOWN_GRACE_NANOS;
+  }
+
+  private static void failAll(List<Part> parts, Throwable failure) {
+    for (Part part : parts) {
+      part.failure = failure;
+    }
+  }
+
+  /**
+   * Waits, up to the timeout for all together, for every part's reply and then its node's
+   * {@code WAIT}. A part whose reply came is collected even when the deadline passed while
+   * waiting for an earlier part. A part whose node's connection stays down for
+   * {@link #DOWN_GRACE_NANOS} fails without waiting out the timeout.
    */
   private void await(List<Part> parts) throws InterruptedException {
     long deadline = System.nanoTime() + timeout.toNanos();
@@ -317,23 +480,70 @@ public final class RedisSink<K> implements BatchFlushHandler<K>, AutoCloseable {
       if (part.future == null) {
         continue;
       }
-      for (;;) {
-        if (part.future.isDone()) {
-          collect(part);
-          break;
-        }
-        long left = deadline - System.nanoTime();
-        if (left <= 0) {
-          break;
-        }
+      if (waitFor(part.future, part, deadline)) {
+        collect(part);
+      } else if (!part.future.isDone() && System.nanoTime() < deadline) {
+        part.failure = new RedisConnectionException("the connection to " + part.node
+            + " was lost and has not come back; no reply");
+      }
+      Part.Replication replication = part.replication;
+      if (replication == null || part.reply == null || part.failure != null) {
+        continue;
+      }
+      String problem = null;
+      if (replication.future == null) {
+        problem = "WAIT could not be sent";
+      } else if (!waitFor(replication.future, part, deadline)) {
+        problem = "no reply to WAIT within " + timeout;
+      } else {
         try {
-          part.future.get(Math.min(left, REFLUSH_NANOS), TimeUnit.NANOSECONDS);
-        } catch (TimeoutException e) {
-          // Commands re-queued by a redirection or a reconnect wait for a flush: push them out.
-          transport.flushCommands();
+          long acked = replication.future.get();
+          if (acked < replication.replicas) {
+            problem = "WAIT " + replication.replicas + " " + replication.timeoutMillis
+                + ": " + acked + " of " + replication.replicas + " replicas acknowledged the write"
+                + " in time";
+          }
         } catch (ExecutionException e) {
-          // collected on the next turn
+          problem = "WAIT failed: " + e.getCause();
         }
+      }
+      if (problem != null) {
+        replicaWaitFailures.increment();
+        part.failure = new ReplicaWaitException(problem + " (applied on the master; the"
+            + " retry finds it applied and waits again)");
+      }
+    }
+  }
+
+  /**
+   * Waits for {@code future} until {@code deadline}, pushing out queued commands meanwhile;
+   * gives up early when the connection to {@code part}'s node has been down for
+   * {@link #DOWN_GRACE_NANOS}.
+   *
+   * @return whether the future is done
+   */
+  private boolean waitFor(Future<?> future, Part part, long deadline)
+      throws InterruptedException {
+    for (;;) {
+      if (future.isDone()) {
+        return true;
+      }
+      long now = System.nanoTime();
+      long left = deadline - now;
+      if (left <= 0) {
+        return false;
+      }
+      if (down(part.node, part.link)) {
+        return false;
+      }
+      try {
+        future.get(Math.min(left, REFLUSH_NANOS), TimeUnit.NANOSECONDS);
+      } catch (TimeoutException e) {
+        // Commands re-queued by a reconnect wait for a flush: push them out.
+        part.link.flushCommands();
+        transport.flushCommands();
+      } catch (ExecutionException e) {
+        return true;
       }
     }
   }
@@ -343,8 +553,8 @@ public final class RedisSink<K> implements BatchFlushHandler<K>, AutoCloseable {
       PartScript.Reply reply = PartScript.parse(part.future.get());
       if (reply.status() == PartScript.Status.FOREIGN) {
         // Its recorded refusals (if any) name places in other counters: they cannot be mapped.
-        LOG.log(System.Logger.Level.WARNING, () -> "Marker " + part.marker + " was written for "
-            + "other counters: the part was skipped"
+        LOG.log(System.Logger.Level.WARNING, () -> "The record of this batch in " + part.guard
+            + " was written for other counters: the part was skipped"
             + (reply.refusals().isEmpty() ? "" : " (its first attempt had "
                 + reply.refusals().size() + " counters refused by Redis, which cannot be named "
                 + "now and count as delivered)")
@@ -361,6 +571,57 @@ public final class RedisSink<K> implements BatchFlushHandler<K>, AutoCloseable {
   }
 
   /**
+   * How long this sink recognizes a batch it applied: {@link Builder#markerTtl} (one hour by
+   * default), the TTL of its markers and of the senders' records in its state hashes. A buffer
+   * retries a batch only within this horizon of its hand-over and drops it after, so a retry
+   * never comes after the record that makes it harmless has expired. Each write of a record
+   * renews it, a retry that finds it included.
+   *
+   * @return the marker TTL; empty with {@code exactlyOnce(false)}, when the sink remembers
+   *     nothing
+   */
+  @Override
+  public Optional<Duration> idempotencyHorizon() {
+    return exactlyOnce ? Optional.of(Duration.ofMillis(markerTtlMillis)) : Optional.empty();
+  }
+
+  /**
+   * Reports the dropped batch (the default's logging), then, for a batch numbered by a buffer,
+   * seals it: in each slot it touches, a part an attempt applied gets a marker under the batch
+   * id (so a dead-letter replay of the batch, which has no sender, skips it and reports the same
+   * refusals), and a part no attempt applied is recorded as dropped, so that an abandoned call
+   * still on its way applies nothing. A replay then applies exactly what was not applied. A part
+   * whose node cannot be reached now is not sealed (logged): if an attempt applied it without its
+   * reply arriving, a replay applies it again. Waits for Redis up to {@link Builder#timeout}.
+   *
+   * @param batch the batch the buffer gave up on
+   * @param lastError why
+   */
+  @Override
+  public void onDrop(FlushBatch<K> batch, Exception lastError) {
+    BatchFlushHandler.super.onDrop(batch, lastError);
+    Part.Numbered numbered = numbered(batch);
+    if (numbered == null || closed.get()) {
+      return;
+    }
+    try {
+      List<Part> parts = split(batch, true);
+      run(parts, numbered, batch.id());
+      for (Part part : parts) {
+        if (part.reply == null || part.failure != null) {
+          LOG.log(System.Logger.Level.WARNING, () -> "Could not seal dropped batch "
+              + batch.id() + " in " + part.failure(timeout) + ": a replay of its dead letter"
+              + " applies that part again if an attempt applied it without its reply arriving");
+        }
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    } catch (RuntimeException e) {
+      LOG.log(System.Logger.Level.WARNING, "Could not seal dropped batch " + batch.id(), e);
+    }
+  }
+
+  /**
    * A snapshot of what this sink has done: round trips, commands, applied and skipped parts.
    *
    * @return the stats
@@ -368,7 +629,8 @@ public final class RedisSink<K> implements BatchFlushHandler<K>, AutoCloseable {
   public RedisSinkStats stats() {
     return new RedisSinkStats(batches.sum(), failedBatches.sum(), roundTrips.sum(),
         commands.sum(), appliedParts.sum(), skippedParts.sum(), failedParts.sum(),
-        increments.sum(), rejectedIncrements.sum());
+        increments.sum(), rejectedIncrements.sum(), replicaWaits.sum(),
+        replicaWaitFailures.sum());
   }
 
   /**
@@ -403,6 +665,15 @@ public final class RedisSink<K> implements BatchFlushHandler<K>, AutoCloseable {
         + exactlyOnce + "]";
   }
 
+  /** A part whose write did not reach enough replicas in time ({@code WAIT}). */
+  static final class ReplicaWaitException extends RedisException {
+    private static final long serialVersionUID = 1L;
+
+    ReplicaWaitException(String message) {
+      super(message);
+    }
+  }
+
   /** The connection, standalone or cluster. Thread-safe. */
   private interface Transport {
     boolean cluster();
@@ -410,7 +681,19 @@ public final class RedisSink<K> implements BatchFlushHandler<K>, AutoCloseable {
     /** The node serving {@code slot} (ignored on a standalone server), as host:port. */
     String node(int slot);
 
-    RedisScriptingAsyncCommands<String, String> commands();
+    /**
+     * The connection to {@code node} (as {@link #node} names it), connecting if needed until
+     * {@code deadline} ({@link System#nanoTime()}).
+     *
+     * @throws RuntimeException if there is none
+     */
+    StatefulRedisConnection<String, String> link(String node, long deadline);
+
+    /** The live replicas {@code node} has, as far as the sink knows. */
+    int replicas(String node);
+
+    /** Asks for a fresh cluster topology, at most every so often; nothing on a standalone server. */
+    void refresh();
 
     void flushCommands();
 
@@ -420,10 +703,13 @@ public final class RedisSink<K> implements BatchFlushHandler<K>, AutoCloseable {
   private static final class StandaloneTransport implements Transport {
     final StatefulRedisConnection<String, String> connection;
     final String node;
+    final int replicas;
 
-    StandaloneTransport(StatefulRedisConnection<String, String> connection, String node) {
+    StandaloneTransport(StatefulRedisConnection<String, String> connection, String node,
+                        int replicas) {
       this.connection = connection;
       this.node = node;
+      this.replicas = replicas;
     }
 
     @Override
@@ -437,9 +723,17 @@ public final class RedisSink<K> implements BatchFlushHandler<K>, AutoCloseable {
     }
 
     @Override
-    public RedisScriptingAsyncCommands<String, String> commands() {
-      return connection.async();
+    public StatefulRedisConnection<String, String> link(String node, long deadline) {
+      return connection;
     }
+
+    @Override
+    public int replicas(String node) {
+      return replicas;
+    }
+
+    @Override
+    public void refresh() {}
 
     @Override
     public void flushCommands() {
@@ -452,10 +746,24 @@ public final class RedisSink<K> implements BatchFlushHandler<K>, AutoCloseable {
     }
   }
 
+  /**
+   * A cluster connection whose parts are sent on the node connections it holds (the ones its
+   * own routing uses), so that a part's {@code WAIT} follows it on the same connection. A part
+   * sent to a node that no longer serves its slot gets {@code MOVED} (or {@code ASK}) as its
+   * reply: it fails, the topology is refreshed, and the buffer's retry goes to the new node.
+   */
   private static final class ClusterTransport implements Transport {
-    final StatefulRedisClusterConnection<String, String> connection;
+    /** The least time between two topology refreshes the sink asks for. */
+    private static final long REFRESH_NANOS = TimeUnit.MILLISECONDS.toNanos(500);
 
-    ClusterTransport(StatefulRedisClusterConnection<String, String> connection) {
+    final RedisClusterClient client;
+    final StatefulRedisClusterConnection<String, String> connection;
+    private final AtomicLong lastRefresh = new AtomicLong(System.nanoTime() - REFRESH_NANOS);
+    private final AtomicBoolean refreshing = new AtomicBoolean();
+
+    ClusterTransport(RedisClusterClient client,
+                     StatefulRedisClusterConnection<String, String> connection) {
+      this.client = client;
       this.connection = connection;
     }
 
@@ -474,8 +782,72 @@ public final class RedisSink<K> implements BatchFlushHandler<K>, AutoCloseable {
     }
 
     @Override
-    public RedisScriptingAsyncCommands<String, String> commands() {
-      return connection.async();
+    public StatefulRedisConnection<String, String> link(String node, long deadline) {
+      int colon = node.lastIndexOf(':');
+      if (node.startsWith("(") || colon < 0) {
+        throw new RedisConnectionException(node);
+      }
+      CompletableFuture<StatefulRedisConnection<String, String>> future =
+          connection.getConnectionAsync(node.substring(0, colon),
+              Integer.parseInt(node.substring(colon + 1)));
+      try {
+        return future.get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new RedisConnectionException("interrupted while connecting to " + node, e);
+      } catch (ExecutionException e) {
+        throw new RedisConnectionException("cannot connect to " + node + ": " + e.getCause(),
+            e.getCause());
+      } catch (TimeoutException e) {
+        throw new RedisConnectionException("cannot connect to " + node + " in time", e);
+      }
+    }
+
+    @Override
+    public int replicas(String node) {
+      RedisClusterNode master = null;
+      for (RedisClusterNode candidate : connection.getPartitions()) {
+        if (candidate.getUri() != null && node.equals(candidate.getUri().getHost() + ":"
+            + candidate.getUri().getPort())) {
+          master = candidate;
+          break;
+        }
+      }
+      if (master == null) {
+        return 0;
+      }
+      int replicas = 0;
+      for (RedisClusterNode candidate : connection.getPartitions()) {
+        if (master.getNodeId().equals(candidate.getSlaveOf())
+            && !candidate.is(RedisClusterNode.NodeFlag.FAIL)
+            && !candidate.is(RedisClusterNode.NodeFlag.EVENTUAL_FAIL)
+            && !candidate.is(RedisClusterNode.NodeFlag.HANDSHAKE)
+            && !candidate.is(RedisClusterNode.NodeFlag.NOADDR)) {
+          replicas++;
+        }
+      }
+      return replicas;
+    }
+
+    @Override
+    public void refresh() {
+      long now = System.nanoTime();
+      long last = lastRefresh.get();
+      if (now - last < REFRESH_NANOS || !lastRefresh.compareAndSet(last, now)
+          || !refreshing.compareAndSet(false, true)) {
+        return;
+      }
+      try {
+        client.refreshPartitionsAsync().whenComplete((ok, e) -> {
+          refreshing.set(false);
+          if (e != null) {
+            LOG.log(System.Logger.Level.DEBUG, "Cluster topology refresh failed", e);
+          }
+        });
+      } catch (RuntimeException e) {
+        refreshing.set(false);
+        LOG.log(System.Logger.Level.DEBUG, "Cluster topology refresh failed", e);
+      }
     }
 
     @Override
@@ -514,6 +886,8 @@ public final class RedisSink<K> implements BatchFlushHandler<K>, AutoCloseable {
     private boolean markerOptionSet;
     private Duration timeout = Duration.ofSeconds(10);
     private String clientName;
+    private int waitReplicas = AUTO_REPLICAS;
+    private Duration waitTimeout = Duration.ofSeconds(1);
 
     private Builder(RedisClient client, RedisClusterClient clusterClient) {
       this.client = client;
@@ -581,10 +955,12 @@ public final class RedisSink<K> implements BatchFlushHandler<K>, AutoCloseable {
      * How long a batch marker lives after the last attempt that reached it: a retry that finds
      * a marker renews its TTL, so markers live as long as retries keep coming. A retry later
      * than this after the previous attempt applies the part again, so it should exceed the
-     * longest gap between retries of a batch (an outage). A marker is lost, like any write, if
-     * its node fails over before replicating it; then so are the counts it guards.
-     * Each marker costs about 100 bytes of Redis memory, and there is one per batch on a
-     * standalone server but one per slot a batch touches on a cluster. Default 1 hour.
+     * longest gap between retries of a batch (an outage). It is also the TTL of the state
+     * hashes of numbered batches and the sink's {@link RedisSink#idempotencyHorizon()}: a
+     * buffer drops a batch rather than retry it later than this after its hand-over. A marker
+     * costs about 140-150 bytes of Redis memory for this long (one per part of a batch without a
+     * sender); a numbered batch costs nothing lasting beyond its sender's record per slot
+     * (about 25-45 bytes per sender and slot, plus the slot's hash). Default 1 hour.
      *
      * @param markerTtl the marker TTL, at least 1 second and at most 36500 days (100 years)
      * @return this builder
@@ -696,6 +1072,44 @@ public final class RedisSink<K> implements BatchFlushHandler<K>, AutoCloseable {
     }
 
     /**
+     * Acknowledges a part only once its writes reached {@code replicas} replicas: after each
+     * node's script calls the sink sends {@code WAIT replicas timeout} on the same connection,
+     * and a part whose node reports fewer replicas fails (the buffer retries the batch; the
+     * retry finds the part applied, renews its record and waits again). {@code 0} turns it off.
+     *
+     * <p>Default (not called): one replica, with a 1 second timeout, on every node that has a
+     * live replica (a cluster node as the sink's view of the topology shows it; a standalone
+     * server as {@code INFO replication} shows it when the sink is built), nothing on the
+     * others. Set explicitly, every node must reach {@code replicas} replicas, and a node
+     * without them fails every part.
+     *
+     * <p>{@code WAIT} makes an acknowledged write survive the loss of its master, as long as one
+     * of the replicas that acknowledged it is promoted; it is not a consensus: a failover that
+     * promotes a replica that had not acknowledged the write (or an acknowledged one that dies
+     * as well) still loses it.
+     *
+     * @param replicas how many replicas must acknowledge, 0 for none
+     * @param timeout {@code WAIT}'s timeout: at least 1 ms (Redis reads 0 as forever), and
+     *     shorter than {@link #timeout}
+     * @return this builder
+     * @throws NullPointerException if {@code timeout} is null
+     * @throws IllegalArgumentException if {@code replicas} is negative or {@code timeout} is
+     *     shorter than 1 ms
+     */
+    public Builder<K> waitForReplicas(int replicas, Duration timeout) {
+      Objects.requireNonNull(timeout, "timeout");
+      if (replicas < 0) {
+        throw new IllegalArgumentException("replicas must be at least 0: " + replicas);
+      }
+      if (timeout.compareTo(Duration.ofMillis(1)) < 0) {
+        throw new IllegalArgumentException("the WAIT timeout must be at least 1 ms: " + timeout);
+      }
+      this.waitReplicas = replicas;
+      this.waitTimeout = timeout;
+      return this;
+    }
+
+    /**
      * Opens the sink's connection, loads its script and returns the sink.
      *
      * @return a new sink, owning its connection
@@ -710,6 +1124,10 @@ public final class RedisSink<K> implements BatchFlushHandler<K>, AutoCloseable {
       }
       if (keyMapper != null && hashKeyMapper != null) {
         throw new IllegalStateException("keyMapper and hashMapper are both set; choose one");
+      }
+      if (waitTimeout.compareTo(timeout) >= 0 && waitReplicas > 0) {
+        throw new IllegalStateException("the WAIT timeout (" + waitTimeout + ") must be shorter"
+            + " than the sink's timeout (" + timeout + ")");
       }
       if (!exactlyOnce && markerOptionSet) {
         throw new IllegalStateException("markerTtl, markerPrefix and name configure the markers "
@@ -744,9 +1162,18 @@ public final class RedisSink<K> implements BatchFlushHandler<K>, AutoCloseable {
         } catch (RedisException e) {
           LOG.log(System.Logger.Level.DEBUG, "CLIENT INFO failed; node named 'redis'", e);
         }
+        int replicas = 0;
+        if (waitReplicas == AUTO_REPLICAS) {
+          // "slave0:ip=...,port=...,state=online,offset=...,lag=0": one line per replica.
+          for (String line : connection.sync().info("replication").split("\r?\n")) {
+            if (line.startsWith("slave") && line.contains("state=online")) {
+              replicas++;
+            }
+          }
+        }
         loadScript(connection.sync().scriptLoad(PartScript.SOURCE));
         connection.setAutoFlushCommands(false);
-        return new StandaloneTransport(connection, node);
+        return new StandaloneTransport(connection, node, replicas);
       } catch (RuntimeException e) {
         connection.close();
         throw e;
@@ -762,7 +1189,7 @@ public final class RedisSink<K> implements BatchFlushHandler<K>, AutoCloseable {
         }
         loadScript(connection.sync().scriptLoad(PartScript.SOURCE));
         connection.setAutoFlushCommands(false);
-        return new ClusterTransport(connection);
+        return new ClusterTransport(clusterClient, connection);
       } catch (RuntimeException e) {
         connection.close();
         throw e;

@@ -21,10 +21,37 @@ package dev.statbuffer.redis;
  * @param rejectedIncrements counters of applied parts that Redis refused for good (wrong type,
  *     not an integer, overflow), each reported as rejected buffer keys; counted when refused, not
  *     again when a retry finds the refusal recorded in the part's marker
+ * @param replicaWaits {@code WAIT} commands sent, one per node per batch when writes must reach
+ *     replicas ({@link RedisSink.Builder#waitForReplicas})
+ * @param replicaWaitFailures parts whose {@code WAIT} reported too few replicas (or no reply):
+ *     applied on the master (and counted in {@code appliedParts}) but failed, so that the batch
+ *     is retried; also counted in {@code failedParts}
  */
 public record RedisSinkStats(long batches, long failedBatches, long roundTrips, long commands,
                              long appliedParts, long skippedParts, long failedParts,
-                             long increments, long rejectedIncrements) {
+                             long increments, long rejectedIncrements, long replicaWaits,
+                             long replicaWaitFailures) {
+
+  /**
+   * Stats without replica waits: the shape this record had before the sink could wait for
+   * replicas, kept so that code built against it still compiles.
+   *
+   * @param batches see the record
+   * @param failedBatches see the record
+   * @param roundTrips see the record
+   * @param commands see the record
+   * @param appliedParts see the record
+   * @param skippedParts see the record
+   * @param failedParts see the record
+   * @param increments see the record
+   * @param rejectedIncrements see the record
+   */
+  public RedisSinkStats(long batches, long failedBatches, long roundTrips, long commands,
+      long appliedParts, long skippedParts, long failedParts, long increments,
+      long rejectedIncrements) {
+    this(batches, failedBatches, roundTrips, commands, appliedParts, skippedParts, failedParts,
+        increments, rejectedIncrements, 0, 0);
+  }
 
   /**
    * Stats without rejected increments: the shape this record had before sinks reported rejected
@@ -42,6 +69,6 @@ public record RedisSinkStats(long batches, long failedBatches, long roundTrips, 
   public RedisSinkStats(long batches, long failedBatches, long roundTrips, long commands,
       long appliedParts, long skippedParts, long failedParts, long increments) {
     this(batches, failedBatches, roundTrips, commands, appliedParts, skippedParts, failedParts,
-        increments, 0);
+        increments, 0, 0, 0);
   }
 }

@@ -56,16 +56,8 @@ class ClusterRedisSinkTest extends RedisSinkTestBase {
     try {
       nodes.forEach(StatefulRedisConnection::close);
       nodeClients.forEach(c -> c.shutdown(Duration.ZERO, Duration.ofSeconds(5)));
-      if (admin != null) {
-        admin.close();
-      }
-      if (client != null) {
-        client.shutdown(Duration.ZERO, Duration.ofSeconds(5));
-      }
     } finally {
-      if (cluster != null) {
-        cluster.close();
-      }
+      RedisTestCluster.stop(cluster, client, admin);
     }
   }
 

@@ -25,7 +25,8 @@ import org.junit.jupiter.api.Test;
  * ({@link BadKeysContract}), exactly-once off, close, and a fault test in which the sink's
  * connections are cut again and again while a buffer keeps flushing.
  */
-abstract class RedisSinkTestBase extends SinkContract implements BadKeysContract {
+abstract class RedisSinkTestBase extends SinkContract
+    implements BadKeysContract, NumberedBatchesContract {
   private final List<RedisSink<?>> sinks = new CopyOnWriteArrayList<>();
 
   /** A builder on the deployment under test. */

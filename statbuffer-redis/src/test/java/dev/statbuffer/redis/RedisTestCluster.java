@@ -20,8 +20,10 @@ import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
 /**
- * A throw-away Redis Cluster of three masters (no replicas) on loopback ports, for tests and
- * benchmarks. Needs {@code redis-server} and {@code redis-cli} on the {@code PATH}.
+ * A throw-away Redis Cluster on loopback ports, for tests and benchmarks: three masters without
+ * replicas by default, or masters with replicas ({@link #start(int, int, Duration)}), whose
+ * nodes a test can kill ({@link #kill}) or freeze ({@link #freeze}). Needs {@code redis-server}
+ * and {@code redis-cli} on the {@code PATH}.
  *
  * <pre>{@code
  * try (RedisTestCluster cluster = RedisTestCluster.start()) {
@@ -47,13 +49,17 @@ public final class RedisTestCluster implements AutoCloseable {
 
   private final Path dir;
   private final List<Integer> ports;
+  private final int replicas;
+  private final Duration nodeTimeout;
   private final List<Process> processes = new ArrayList<>();
   private final Thread shutdownHook;
   private boolean closed;
 
-  private RedisTestCluster(Path dir, List<Integer> ports) {
+  private RedisTestCluster(Path dir, List<Integer> ports, int replicas, Duration nodeTimeout) {
     this.dir = dir;
     this.ports = List.copyOf(ports);
+    this.replicas = replicas;
+    this.nodeTimeout = nodeTimeout;
     this.shutdownHook = new Thread(this::stopProcesses, "redis-test-cluster-stop");
   }
 
@@ -78,11 +84,30 @@ public final class RedisTestCluster implements AutoCloseable {
    * @throws IllegalStateException if the cluster does not come up in 30 seconds
    */
   public static RedisTestCluster start(int nodes) throws IOException {
-    if (nodes < 3) {
-      throw new IllegalArgumentException("nodes must be at least 3: " + nodes);
+    return start(nodes, 0, Duration.ofSeconds(15));
+  }
+
+  /**
+   * Starts a cluster of {@code masters} masters with {@code replicasPerMaster} replicas each, and
+   * returns once every node reports {@code cluster_state:ok} and every replica's link to its
+   * master is up. A master that dies is failed over after about {@code nodeTimeout}.
+   *
+   * @param masters the number of masters, at least 3
+   * @param replicasPerMaster replicas of each master, at least 0
+   * @param nodeTimeout the nodes' {@code cluster-node-timeout}
+   * @return the running cluster; close it
+   * @throws IOException if a process cannot be started
+   * @throws IllegalStateException if the cluster does not come up in 30 seconds
+   */
+  public static RedisTestCluster start(int masters, int replicasPerMaster, Duration nodeTimeout)
+      throws IOException {
+    if (masters < 3 || replicasPerMaster < 0) {
+      throw new IllegalArgumentException("masters must be at least 3 and replicas at least 0: "
+          + masters + ", " + replicasPerMaster);
     }
     RedisTestCluster cluster = new RedisTestCluster(
-        Files.createTempDirectory("statbuffer-redis-cluster"), freePorts(nodes));
+        Files.createTempDirectory("statbuffer-redis-cluster"),
+        freePorts(masters * (1 + replicasPerMaster)), replicasPerMaster, nodeTimeout);
     Runtime.getRuntime().addShutdownHook(cluster.shutdownHook);
     boolean started = false;
     try {
@@ -155,6 +180,7 @@ public final class RedisTestCluster implements AutoCloseable {
           "--dir", dir.toString(),
           "--save", "",
           "--appendonly", "no",
+          "--cluster-node-timeout", Long.toString(nodeTimeout.toMillis()),
           "--bind", "127.0.0.1")
           .redirectErrorStream(true)
           .redirectOutput(log.toFile());
@@ -170,11 +196,132 @@ public final class RedisTestCluster implements AutoCloseable {
     for (int port : ports) {
       create.add("127.0.0.1:" + port);
     }
+    if (replicas > 0) {
+      create.add("--cluster-replicas");
+      create.add(Integer.toString(replicas));
+    }
     create.add("--cluster-yes");
     run(create, STARTUP);
     for (int port : ports) {
       waitUntil(deadline, "node " + port + " to report cluster_state:ok",
           () -> cli(port, "cluster", "info").contains("cluster_state:ok"));
+      waitUntil(deadline, "node " + port + " to see every node",
+          () -> cli(port, "cluster", "nodes").lines().count() == ports.size());
+    }
+    for (int port : ports) {
+      waitUntil(deadline, "replica " + port + " to sync", () -> {
+        String info = cli(port, "info", "replication");
+        return info.contains("role:master") || info.contains("master_link_status:up");
+      });
+    }
+  }
+
+  /**
+   * The ports of the nodes that are masters now, as {@code CLUSTER NODES} on a live node says.
+   *
+   * @return the masters' ports
+   * @throws IOException if no node answers
+   */
+  public synchronized List<Integer> masterPorts() throws IOException {
+    List<Integer> masters = new ArrayList<>();
+    for (String line : clusterNodes().split("\n")) {
+      String[] fields = line.split(" ");
+      if (fields.length > 7 && fields[2].contains("master") && !fields[2].contains("fail")) {
+        String address = fields[1].substring(0, fields[1].indexOf('@'));
+        masters.add(Integer.parseInt(address.substring(address.lastIndexOf(':') + 1)));
+      }
+    }
+    return masters;
+  }
+
+  /** CLUSTER NODES from the first node that answers. */
+  private String clusterNodes() throws IOException {
+    IOException last = null;
+    for (int i = 0; i < ports.size(); i++) {
+      if (processes.get(i).isAlive()) {
+        try {
+          return cli(ports.get(i), "cluster", "nodes");
+        } catch (IOException e) {
+          last = e;
+        }
+      }
+    }
+    throw new IOException("no node answers", last);
+  }
+
+  /**
+   * Kills the node on {@code port} with SIGKILL (no chance to reply or replicate anything more).
+   *
+   * @param port the node's port
+   * @throws InterruptedException if interrupted while waiting for it to die
+   */
+  public synchronized void kill(int port) throws InterruptedException {
+    Process process = processes.get(ports.indexOf(port));
+    process.destroyForcibly(); // SIGKILL on Unix
+    process.waitFor(5, TimeUnit.SECONDS);
+  }
+
+  /**
+   * Stops ({@code SIGSTOP}) or resumes ({@code SIGCONT}) the node on {@code port}: a frozen node
+   * keeps its connections open and answers nothing, its replication included.
+   *
+   * @param port the node's port
+   * @param frozen true to stop it, false to resume it
+   * @throws IOException if {@code kill} fails
+   */
+  public synchronized void freeze(int port, boolean frozen) throws IOException {
+    long pid = processes.get(ports.indexOf(port)).pid();
+    run(List.of("kill", frozen ? "-STOP" : "-CONT", Long.toString(pid)), Duration.ofSeconds(5));
+  }
+
+  /**
+   * Waits until every live node reports {@code cluster_state:ok} and a master serves every slot
+   * that {@code deadPort} served (after {@link #kill}, its replica's promotion).
+   *
+   * @param deadPort the killed master's port
+   * @param limit how long to wait
+   * @throws IllegalStateException if that does not happen in time
+   * @throws InterruptedException if interrupted
+   */
+  public void awaitFailover(int deadPort, Duration limit) throws InterruptedException {
+    long deadline = System.nanoTime() + limit.toNanos();
+    for (int i = 0; i < ports.size(); i++) {
+      int port = ports.get(i);
+      if (port != deadPort && processes.get(i).isAlive()) {
+        waitUntil(deadline, "node " + port + " to report cluster_state:ok after the failover",
+            () -> cli(port, "cluster", "info").contains("cluster_state:ok")
+                && !masterPorts().contains(deadPort));
+      }
+    }
+  }
+
+  /**
+   * Closes {@code connections}, shuts {@code client} down, then stops the cluster: what a test
+   * class does after all its tests. Null arguments are skipped.
+   *
+   * @param cluster the cluster, or null
+   * @param client the client, or null
+   * @param connections connections to close first
+   */
+  public static void stop(RedisTestCluster cluster, RedisClusterClient client,
+                          AutoCloseable... connections) {
+    try {
+      for (AutoCloseable connection : connections) {
+        if (connection != null) {
+          try {
+            connection.close();
+          } catch (Exception e) {
+            // closing a test connection: nothing to do about it
+          }
+        }
+      }
+      if (client != null) {
+        client.shutdown(Duration.ZERO, Duration.ofSeconds(5));
+      }
+    } finally {
+      if (cluster != null) {
+        cluster.close();
+      }
     }
   }
 
