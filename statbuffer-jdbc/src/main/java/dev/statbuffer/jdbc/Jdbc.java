@@ -115,7 +115,8 @@ final class Jdbc {
     }
   }
 
-  private void restoreAutoCommit(Connection connection) {
+  /** Switches auto-commit back on; logs, never throws, if the connection refuses. */
+  void restoreAutoCommit(Connection connection) {
     try {
       connection.setAutoCommit(true);
     } catch (SQLException | RuntimeException e) {

@@ -19,6 +19,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.function.Function;
@@ -42,8 +43,16 @@ import javax.sql.DataSource;
  * <ul>
  *   <li><b>Additive.</b> Each key's count is added to its row with the dialect's native upsert
  *   (see {@link JdbcDialect}); a missing row is inserted with the count. Negative counts subtract.
- *   <li><b>Atomic.</b> A batch is one transaction: all its keys are added, or none; unless the
+ *   <li><b>Atomic per transaction.</b> A batch of up to {@link Builder#maxRowsPerTransaction}
+ *   rows (100 unless set) is one transaction: all its keys are added, or none; unless the
  *   database refuses it for a data reason (below), when it is applied in pieces.
+ *   <li><b>Large batches in chunks.</b> A larger batch is written as chunks of at most that many
+ *   rows, each a transaction committed on its own, in the sink's fixed row order, so that
+ *   writers of overlapping keys (a fleet of servers) do not queue behind each other's whole
+ *   batches on row locks. With the ledger each chunk is applied exactly once under an id of its
+ *   own, and the chunking is recorded with the batch id, so a retry applies only the chunks
+ *   that had not committed, whatever its own {@code maxRowsPerTransaction} (see
+ *   {@link Builder#maxRowsPerTransaction}).
  *   <li><b>Exactly once</b> (unless {@link Builder#exactlyOnce(boolean) turned off}). The batch's
  *   {@link FlushBatch#id()} is inserted into a ledger table in the same transaction, before the
  *   counters. A batch whose id is already in the ledger (a retry of a batch whose commit succeeded
@@ -51,7 +60,9 @@ import javax.sql.DataSource;
  *   never fails on a duplicate ({@code ON CONFLICT DO NOTHING}, {@code INSERT IGNORE},
  *   {@code MERGE}); its update count says whether the id was new, so a duplicate never aborts a
  *   PostgreSQL transaction. Ledger rows older than the {@link Builder#ledgerRetention retention}
- *   are pruned now and then; a batch retried after that long would be applied twice.
+ *   are pruned now and then; a batch retried after that long would be applied twice, so the
+ *   sink reports the retention as its {@link #idempotencyHorizon()}, past which the buffer
+ *   drops a batch instead of retrying it.
  *   <li><b>Bad keys do not block the others.</b> When the database refuses a batch for a data
  *   reason (SQLState class 22 or 23: a count past its column's range, a key longer than its
  *   column, a constraint), the transaction is rolled back and the refused keys are isolated by
@@ -122,6 +133,8 @@ public final class JdbcSink<K> implements BatchFlushHandler<K> {
   static final int MAX_TABLE_NAME = 128;
   /** The longest batch id ({@link FlushBatch#id()}), the width of the ledger's batch_id column. */
   static final int MAX_BATCH_ID = 64;
+  /** The default of {@link Builder#maxRowsPerTransaction}. */
+  static final int DEFAULT_ROWS_PER_TRANSACTION = 100;
 
   private final DataSource dataSource;
   private final String table;
@@ -129,9 +142,11 @@ public final class JdbcSink<K> implements BatchFlushHandler<K> {
   private final String countColumn;
   private final boolean exactlyOnce;
   private final String ledgerTable;
+  private final Duration retention;
   private final long retentionMillis;
   private final long pruneIntervalMillis;
   private final int configuredRowsPerStatement;
+  private final int maxRowsPerTransaction;
   private final List<String> keyColumnTypes;
   private final LongSupplier clock;
   private final Jdbc jdbc;
@@ -163,17 +178,19 @@ public final class JdbcSink<K> implements BatchFlushHandler<K> {
     this.exactlyOnce = builder.exactlyOnce;
     this.ledgerTable = (builder.ledgerTable != null) ? builder.ledgerTable
         : builder.table + "_ledger";
+    this.retention = builder.ledgerRetention;
     this.retentionMillis = builder.ledgerRetention.toMillis();
     this.pruneIntervalMillis = builder.ledgerPruneInterval.toMillis();
     this.configuredRowsPerStatement = builder.maxRowsPerStatement;
+    this.maxRowsPerTransaction = builder.maxRowsPerTransaction;
     this.keyColumnTypes = (builder.keyColumnTypes != null) ? builder.keyColumnTypes
         : Collections.nCopies(keyColumns.size(), DEFAULT_KEY_TYPE);
     this.clock = builder.clock;
     this.jdbc = new Jdbc((int) builder.queryTimeout.toSeconds(), table);
     this.ledger = new Ledger(jdbc);
     this.rows = new Rows<>(table, keyColumns, countColumn, builder.keyMapper);
-    this.split = new Split(ledger, exactlyOnce, this::applyRacing, this::tryRows, clock, table,
-        ledgerTable);
+    this.split = new Split(ledger, exactlyOnce, maxRowsPerTransaction, this::applyRacing,
+        this::tryRows, clock, table, ledgerTable);
     this.rejections = new Rejections<>(table, keyColumns, countColumn, rows);
   }
 
@@ -190,8 +207,9 @@ public final class JdbcSink<K> implements BatchFlushHandler<K> {
   }
 
   /**
-   * Adds the batch's counts to the counter table in one transaction, unless the ledger shows that
-   * this batch id was applied before. If the database refuses the batch for a data reason (a count
+   * Adds the batch's counts to the counter table in one transaction, or in chunks of
+   * {@link Builder#maxRowsPerTransaction} rows each committed on its own, unless the ledger shows
+   * that this batch id (or chunk) was applied before. If the database refuses the batch for a data reason (a count
    * past its column's range, a key longer than its column, a constraint: SQLState classes 22 and
    * 23), the sink finds the refused keys by bisection, applies all the others in this call, and
    * reports the refused ones in a {@link RejectedKeysException}; the buffer drops each of them
@@ -202,8 +220,8 @@ public final class JdbcSink<K> implements BatchFlushHandler<K> {
    *     applied (or had been, by an earlier call of this batch)
    * @throws SQLException if the batch could not be applied for another reason (a connection, a
    *     timeout, a deadlock, a missing table); nothing of it was applied, unless the connection
-   *     broke after the database committed, or the batch was being split and some pieces were
-   *     committed: the retry finds those in the ledger
+   *     broke after the database committed, or the batch was written in chunks or split and some
+   *     of them were committed: the retry finds those in the ledger
    * @throws IllegalArgumentException if the key mapper returned a wrong number of values or a
    *     null, or a value the PostgreSQL dialect cannot send, or if the counts of keys mapped to
    *     one row overflow a {@code long} when added
@@ -224,9 +242,23 @@ public final class JdbcSink<K> implements BatchFlushHandler<K> {
         checkTextKeys(rows);
       }
       try (Connection connection = dataSource.getConnection()) {
-        result = split.run(connection, sql, batch.id(), rows);
-        if (result.written > 0) {
-          maybePrune(connection, sql);
+        // Chunks commit one after another: switch auto-commit off once for all of them rather
+        // than twice per chunk (a round trip each in some drivers). PostgreSQL writes a chunk as
+        // one auto-committed statement.
+        boolean manual = sql.dialect != JdbcDialect.POSTGRESQL
+            && rows.size() > maxRowsPerTransaction && connection.getAutoCommit();
+        if (manual) {
+          connection.setAutoCommit(false);
+        }
+        try {
+          result = split.run(connection, sql, batch.id(), rows);
+          if (result.written > 0) {
+            maybePrune(connection, sql);
+          }
+        } finally {
+          if (manual) {
+            jdbc.restoreAutoCommit(connection);
+          }
         }
       } catch (SQLException e) {
         throw explain(e, batch.id());
@@ -332,6 +364,25 @@ public final class JdbcSink<K> implements BatchFlushHandler<K> {
     try (Connection connection = dataSource.getConnection()) {
       return sql(connection, dialect(connection), null).singleRowUpsert();
     }
+  }
+
+  /**
+   * How long this sink recognizes a batch it applied: the {@link Builder#ledgerRetention ledger
+   * retention} (7 days unless set), or empty with {@link Builder#exactlyOnce exactlyOnce(false)},
+   * where nothing is recognized. The buffer retries a batch only within this horizon of its
+   * hand-over and drops it (to {@code onDrop}, with a {@code RetryHorizonException}) rather than
+   * retry it later, when the ledger rows of its chunks or pieces may have been pruned and the
+   * retry would apply them again. Every ledger row of a batch is written after its hand-over and
+   * is pruned when it is older than the retention, so a retry within the horizon finds every row
+   * an earlier call wrote. The ages are read from the clocks of the processes that write and
+   * prune the ledger: clocks that disagree by more than a small fraction of the retention shorten
+   * it by as much.
+   *
+   * @return the ledger retention, or empty when exactly-once is off
+   */
+  @Override
+  public Optional<Duration> idempotencyHorizon() {
+    return exactlyOnce ? Optional.of(retention) : Optional.empty();
   }
 
   /**
@@ -789,6 +840,7 @@ public final class JdbcSink<K> implements BatchFlushHandler<K> {
    *   <li>{@link #ledgerPruneInterval}: 10 minutes.
    *   <li>{@link #maxRowsPerStatement}: 5000 for PostgreSQL, 1000 otherwise (always under the
    *   driver's parameter limit).
+   *   <li>{@link #maxRowsPerTransaction}: 100.
    *   <li>{@link #keyColumnTypes}: {@code VARCHAR(255)} for every key column (used only by
    *   {@link JdbcSink#createTables()}).
    *   <li>{@link #queryTimeout}: 30 seconds.
@@ -815,6 +867,7 @@ public final class JdbcSink<K> implements BatchFlushHandler<K> {
     private Duration ledgerRetention = Duration.ofDays(7);
     private Duration ledgerPruneInterval = Duration.ofMinutes(10);
     private int maxRowsPerStatement;
+    private int maxRowsPerTransaction = DEFAULT_ROWS_PER_TRANSACTION;
     private List<String> keyColumnTypes;
     private Duration queryTimeout = Duration.ofSeconds(30);
     private LongSupplier clock = System::currentTimeMillis;
@@ -951,9 +1004,10 @@ public final class JdbcSink<K> implements BatchFlushHandler<K> {
     }
 
     /**
-     * How long a batch id stays in the ledger. It must exceed the longest time a batch may be
-     * retried (the buffer's backoff schedule and shutdown timeout), or a very late retry is
-     * applied twice.
+     * How long a batch id stays in the ledger: the sink prunes its own rows older than this. It is
+     * the sink's {@link JdbcSink#idempotencyHorizon() idempotency horizon}: the buffer retries a
+     * failing batch within it of the batch's hand-over and drops it after, so a retry never
+     * outlives the ledger rows that make it exact.
      *
      * @param ledgerRetention a positive duration
      * @return this builder
@@ -997,11 +1051,35 @@ public final class JdbcSink<K> implements BatchFlushHandler<K> {
      * @throws IllegalArgumentException if it is less than 1
      */
     public Builder<K> maxRowsPerStatement(int maxRowsPerStatement) {
-      if (maxRowsPerStatement < 1) {
-        throw new IllegalArgumentException("maxRowsPerStatement must be at least 1: "
-            + maxRowsPerStatement);
-      }
-      this.maxRowsPerStatement = maxRowsPerStatement;
+      this.maxRowsPerStatement = atLeastOne("maxRowsPerStatement", maxRowsPerStatement);
+      return this;
+    }
+
+    /**
+     * The most rows one transaction writes. A batch with more rows (after keys that map to one
+     * row are merged) is written as several transactions, each committed on its own, in the
+     * sink's fixed row order: the batch's rows are halved until every piece holds at most this
+     * many (so a piece holds between about half of it and all of it: 63 rows for a batch of
+     * 1000 at the default of 100). A transaction holds its row locks until it commits, so with
+     * large transactions, writers that flush overlapping keys (a fleet of servers counting the
+     * same keys) queue behind each other's whole batches; with small ones they pass each other
+     * chunk by chunk. A batch of at most this many rows is one transaction, as it always was.
+     *
+     * <p>With the ledger, each chunk is applied exactly once under an id of its own
+     * ({@code <batch id>-<lo>-<hi>}), and the chunking is recorded with the batch id
+     * ({@code <batch id>-c<depth>}); so a retry of a batch whose first chunks committed applies
+     * only the rest, even when this option changed in between (the retry follows the recorded
+     * chunking). A batch larger than this is therefore not atomic as a whole: a batch the buffer
+     * drops after failures (see {@code maxAttempts}) may be partly applied, and replaying it under
+     * its id applies the rest once. Without the ledger, a retry applies the chunks that had
+     * committed again. {@link Integer#MAX_VALUE} keeps every batch in one transaction.
+     *
+     * @param maxRowsPerTransaction at least 1; default 100
+     * @return this builder
+     * @throws IllegalArgumentException if it is less than 1
+     */
+    public Builder<K> maxRowsPerTransaction(int maxRowsPerTransaction) {
+      this.maxRowsPerTransaction = atLeastOne("maxRowsPerTransaction", maxRowsPerTransaction);
       return this;
     }
 
@@ -1108,6 +1186,13 @@ public final class JdbcSink<K> implements BatchFlushHandler<K> {
             + " and underscores, optionally schema.table): " + name);
       }
       return name;
+    }
+
+    private static int atLeastOne(String option, int value) {
+      if (value < 1) {
+        throw new IllegalArgumentException(option + " must be at least 1: " + value);
+      }
+      return value;
     }
 
     private static String columnName(String option, String name) {

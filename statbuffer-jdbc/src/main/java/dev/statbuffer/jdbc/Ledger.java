@@ -5,10 +5,12 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
  * The ledger statements of one sink: ids inserted with an insert that never fails on a duplicate,
- * split claims committed on their own, and look-ups. Every id is at most
+ * claims (a piece split, a batch chunked) committed on their own, and look-ups. Every id is at most
  * {@link JdbcSink#MAX_BATCH_ID} characters. Thread-safe.
  */
 final class Ledger {
@@ -51,39 +53,53 @@ final class Ledger {
   }
 
   /**
-   * Decides that piece {@code id} is split: inserts the id and, if it was new, {@code splitId}
-   * with it, and commits, in a transaction of its own.
+   * Decides piece {@code id}: inserts the id and, if it was new, {@code markId} with it (the
+   * piece's split mark, or the batch's chunk mark), and commits, in a transaction of its own.
    *
    * @return true if this call decided it; false if the id was in the ledger already (nothing
-   *     written): the piece was applied whole or split before
+   *     written): the piece was decided before (applied whole, split or chunked)
    */
-  boolean claimSplit(Connection connection, Sql sql, long now, String id, String splitId)
+  boolean claim(Connection connection, Sql sql, long now, String id, String markId)
       throws SQLException {
     return jdbc.transaction(connection, () -> {
       lockIfH2(connection, sql);
       if (!insert(connection, sql, now, id)) {
         return false;
       }
-      insert(connection, sql, now, splitId);
+      insert(connection, sql, now, markId);
       return true;
     });
   }
 
   /**
-   * Whether {@code id} is in the ledger, as committed when the query starts. Call it outside a
-   * transaction that has read before (MariaDB's repeatable read would answer from an older
-   * snapshot); it ends the transaction it reads in.
+   * Which of {@code ids} the ledger holds, as committed when the query starts (one query, however
+   * many ids). Call it outside a transaction that has read before (MariaDB's repeatable read
+   * would answer from an older snapshot); it ends the transaction it reads in.
+   *
+   * @return the index of the first of {@code ids} the ledger holds, or -1 if it holds none
    */
-  boolean contains(Connection connection, Sql sql, String id) throws SQLException {
-    boolean found;
-    try (PreparedStatement statement = jdbc.prepare(connection, sql.ledgerContains())) {
-      statement.setString(1, id);
+  int find(Connection connection, Sql sql, List<String> ids) throws SQLException {
+    List<String> held = new ArrayList<>();
+    try (PreparedStatement statement = jdbc.prepare(connection, sql.ledgerFind(ids.size()))) {
+      for (int i = 0; i < ids.size(); i++) {
+        statement.setString(i + 1, ids.get(i));
+      }
       jdbc.statements.increment();
       try (ResultSet rs = statement.executeQuery()) {
-        found = rs.next();
+        while (rs.next()) {
+          held.add(rs.getString(1));
+        }
       }
     }
     jdbc.commitUnlessAutoCommit(connection);
-    return found;
+    for (int i = 0; i < ids.size(); i++) {
+      for (String id : held) {
+        // A case-insensitive collation (MariaDB's default) may return the id in another case.
+        if (id.equalsIgnoreCase(ids.get(i))) {
+          return i;
+        }
+      }
+    }
+    return -1;
   }
 }

@@ -160,10 +160,13 @@ final class Sql {
     }
   }
 
-  /** Selects a row if the ledger holds this sink's id. Parameter: the id. */
-  String ledgerContains() {
-    return "SELECT 1 FROM " + ledgerTable + " WHERE " + sinkColumn + " = " + sinkLiteral + " AND "
-        + batchId + " = ?";
+  /**
+   * Selects the batch ids, among {@code count} given ones, that the ledger holds for this sink.
+   * Parameters: the ids.
+   */
+  String ledgerFind(int count) {
+    return "SELECT " + batchId + " FROM " + ledgerTable + " WHERE " + sinkColumn + " = "
+        + sinkLiteral + " AND " + batchId + " IN (" + "?, ".repeat(count - 1) + "?)";
   }
 
   /**
@@ -296,9 +299,13 @@ final class Sql {
     }
   }
 
-  /** Deletes ledger rows applied before the parameter (epoch milliseconds). */
+  /**
+   * Deletes this sink's ledger rows applied before the parameter (epoch milliseconds): sinks that
+   * share a ledger prune their own rows, each by its own retention.
+   */
   String pruneLedger() {
-    return "DELETE FROM " + ledgerTable + " WHERE " + appliedAt + " < ?";
+    return "DELETE FROM " + ledgerTable + " WHERE " + sinkColumn + " = " + sinkLiteral + " AND "
+        + appliedAt + " < ?";
   }
 
   /**

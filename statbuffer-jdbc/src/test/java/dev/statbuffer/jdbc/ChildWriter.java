@@ -54,11 +54,7 @@ public final class ChildWriter {
           throw new IllegalStateException("dropped: " + buffer.stats());
         }
       }
-      StringBuilder line = new StringBuilder("SENT ");
-      for (int k = 0; k < keys; k++) {
-        line.append((k == 0) ? "" : ",").append(sent[k]);
-      }
-      System.out.println(line);
+      Fleet.printSent(sent);
       System.out.println("STATS " + sink.stats());
     }
   }

@@ -240,4 +240,13 @@ class JdbcSinkBuilderTest {
         .isInstanceOf(java.sql.SQLFeatureNotSupportedException.class)
         .hasMessageContaining("\"Oracle\"").hasMessageContaining(".dialect(JdbcDialect.X)");
   }
+
+  @Test
+  void maxRowsPerTransaction_belowOne_illegalArgumentNamingValue() {
+    assertThatThrownBy(() -> valid().maxRowsPerTransaction(0))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("maxRowsPerTransaction must be at least 1: 0");
+    assertThat(valid().maxRowsPerTransaction(1).build()).isNotNull();
+    assertThat(valid().maxRowsPerTransaction(Integer.MAX_VALUE).build()).isNotNull();
+  }
 }

@@ -263,13 +263,14 @@ abstract class JdbcSinkContractTest extends SinkContract {
     sink.createTables();
     sink.flush(TestBatch.of(Map.of("warm", 1L))); // checks the tables and prunes the ledger
     Map<String, Long> counts = new LinkedHashMap<>();
-    for (int i = 0; i < 500; i++) {
+    int keys = JdbcSink.DEFAULT_ROWS_PER_TRANSACTION; // the largest batch written in one transaction
+    for (int i = 0; i < keys; i++) {
       counts.put("key" + i, (long) i + 1);
     }
     long before = sink.stats().statements();
     sink.flush(TestBatch.of(counts));
     assertThat(sink.stats().statements() - before).isEqualTo(statementsPerSmallBatch());
-    assertThat(readTotal(ns, "key499")).isEqualTo(500L);
+    assertThat(readTotal(ns, "key" + (keys - 1))).isEqualTo(keys);
   }
 
   @Test
@@ -331,6 +332,33 @@ abstract class JdbcSinkContractTest extends SinkContract {
     assertThat(sink.pruneLedger()).isEqualTo(3L);
     assertThat(query("SELECT COUNT(*) FROM " + ns + "_ledger" + BATCH_ROWS)).isEqualTo(1L);
     assertThat(sink.stats().prunedLedgerRows()).isEqualTo(3L);
+  }
+
+  /**
+   * Sinks of two tables share one ledger with different retentions: each prunes only its own
+   * rows, so the longer retention (and the idempotency horizon it promises) holds.
+   */
+  @Test
+  void sharedLedger_differentRetentions_eachSinkPrunesOnlyItsOwnRows() throws Exception {
+    String ns = newNamespace();
+    AtomicLong now = new AtomicLong(1_000_000);
+    JdbcSink<String> shortLived = builder(ns).ledgerRetention(Duration.ofSeconds(10))
+        .clock(now::get).build();
+    tables.add(ns + "_other");
+    JdbcSink<String> longLived = JdbcSink.<String>builder(dataSource()).table(ns + "_other")
+        .keyColumns("k").countColumn("total").ledgerTable(ns + "_ledger")
+        .ledgerRetention(Duration.ofDays(1)).clock(now::get).build();
+    shortLived.createTables();
+    longLived.createTables();
+    TestBatch<String> batch = TestBatch.of(Map.of("a", 1L));
+    shortLived.flush(batch);
+    longLived.flush(batch);
+    now.addAndGet(60_000);
+    assertThat(shortLived.pruneLedger()).isEqualTo(1L);
+    assertThat(longLived.idempotencyHorizon()).contains(Duration.ofDays(1));
+    longLived.flush(batch.retry()); // still recognized: its row was not pruned by the other sink
+    assertThat(query("SELECT total FROM " + ns + "_other WHERE k = 'a'")).isEqualTo(1L);
+    assertThat(query("SELECT COUNT(*) FROM " + ns + "_ledger" + BATCH_ROWS)).isEqualTo(1L);
   }
 
   @Test

@@ -2,7 +2,9 @@ package dev.statbuffer.jdbc;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.util.ArrayList;
 import java.util.HashSet;
+import java.util.List;
 import java.util.Set;
 import org.junit.jupiter.api.Test;
 
@@ -49,5 +51,55 @@ class SplitIdsTest {
         .isEqualTo(Split.pieceId(longId, 0, 1)).isNotEqualTo(Split.pieceId(longId, 1, 2));
     assertThat(Split.splitId(longId)).hasSizeLessThanOrEqualTo(64);
     assertThat(Split.rejectedId(Split.rejectedId(piece, 0), 0)).hasSizeLessThanOrEqualTo(64);
+  }
+
+  @Test
+  void chunkDepth_smallestDepthWhosePiecesFit() {
+    assertThat(Split.chunkDepth(100, 100)).isZero(); // fits: one transaction, as before
+    assertThat(Split.chunkDepth(1, 1)).isZero();
+    assertThat(Split.chunkDepth(101, 100)).isEqualTo(1);
+    assertThat(Split.chunkDepth(1000, 100)).isEqualTo(4); // 16 pieces of 62 or 63 rows
+    assertThat(Split.chunkDepth(1000, 1)).isEqualTo(10);
+    assertThat(Split.chunkDepth(Integer.MAX_VALUE, 1)).isEqualTo(31);
+  }
+
+  @Test
+  void chunks_ofEverySize_coverTheRowsInOrderAndFit() {
+    for (int rows : new int[] {2, 3, 101, 999, 1000, 1001, 4096, 5000}) {
+      for (int max : new int[] {1, 2, 37, 100, 128, 250, 999}) {
+        List<int[]> pieces = new ArrayList<>();
+        chunks(pieces, 0, rows, Split.chunkDepth(rows, max));
+        int next = 0;
+        for (int[] piece : pieces) {
+          assertThat(piece[0]).isEqualTo(next);
+          assertThat(piece[1] - piece[0]).as("%d rows, max %d", rows, max).isBetween(1, max);
+          next = piece[1];
+        }
+        assertThat(next).isEqualTo(rows);
+      }
+    }
+  }
+
+  /** The pieces of depth {@code depth} under {@code [lo, hi)}, as Split walks them. */
+  private static void chunks(List<int[]> out, int lo, int hi, int depth) {
+    if (depth == 0 || hi - lo <= 1) {
+      out.add(new int[] {lo, hi});
+      return;
+    }
+    int mid = (lo + hi) >>> 1;
+    chunks(out, lo, mid, depth - 1);
+    chunks(out, mid, hi, depth - 1);
+  }
+
+  @Test
+  void chunkIds_distinctFromEveryPieceIdOfTheBatch() {
+    Set<String> ids = new HashSet<>();
+    ids.add(CORE_ID);
+    collect(ids, 0, 1000, true);
+    for (int depth = 1; depth <= Split.chunkDepth(1000, 1); depth++) {
+      assertThat(ids.add(Split.chunkId(CORE_ID, depth))).isTrue();
+    }
+    assertThat(Split.chunkId(CORE_ID, 4)).isEqualTo(CORE_ID + "-c4");
+    assertThat(Split.chunkId("a".repeat(64), 4)).hasSize(41).startsWith("h");
   }
 }
