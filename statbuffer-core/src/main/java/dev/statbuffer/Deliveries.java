@@ -56,7 +56,7 @@ final class Deliveries<K> {
   private final FailureLog failureLog;
   private final Set<Delivery<K>> inFlight = ConcurrentHashMap.newKeySet();
   /** Deliveries an increment made, on their way to the executor through the scheduler. */
-  private final Set<Later> queued = ConcurrentHashMap.newKeySet();
+  private final Handoffs<K> handoffs;
   /** The delivery whose handler runs on this thread, so close() from a handler skips it. */
   private final ThreadLocal<Delivery<K>> running = new ThreadLocal<>();
   /** The executor task running on this thread, so close() from a handler can release its rest. */
@@ -80,6 +80,7 @@ final class Deliveries<K> {
       PendingKeys pending) {
     this.config = config;
     this.flushTimeout = new FlushTimeout(config, pool);
+    this.handoffs = new Handoffs<>(config, this::submit, () -> closing);
     this.target = target;
     this.executor = executor;
     this.pending = pending;
@@ -166,58 +167,14 @@ final class Deliveries<K> {
     }
   }
 
-  /**
-   * Submits deliveries from a thread that must not run a handler (one calling {@code increment}),
-   * through the scheduler: a direct executor would otherwise run the handler on the caller.
-   */
+  /** Submits deliveries through the scheduler, never on this (incrementing) thread. */
   void submitLater(List<Delivery<K>> deliveries) {
-    if (deliveries.isEmpty()) {
-      return;
-    }
-    Later later = new Later(deliveries);
-    queued.add(later);
-    if (closing) {
-      later.run(); // close() may have looked at the queue before the add
-      return;
-    }
-    try {
-      config.scheduler.schedule(later, 0);
-    } catch (RuntimeException e) {
-      LOGGER.log(Level.ERROR, "StatBuffer '" + config.name + "': the scheduler refused a "
-          + "hand-over; submitting it on this thread", e);
-      later.run();
-    }
+    handoffs.submitLater(deliveries);
   }
 
-  /**
-   * Submits now whatever {@link #submitLater} queued on the scheduler and it has not run yet:
-   * flush and close must not wait for a scheduler that a test drives by hand.
-   */
+  /** Submits what {@link #submitLater} queued and the scheduler has not run yet. */
   void submitQueued() {
-    for (Later later : queued) {
-      later.run();
-    }
-  }
-
-  /**
-   * Deliveries queued on the scheduler by {@link #submitLater}; whoever runs it first (the
-   * scheduler, flush or close) submits them, once.
-   */
-  private final class Later extends AtomicBoolean implements Runnable {
-    private static final long serialVersionUID = 1L;
-    private final transient List<Delivery<K>> deliveries;
-
-    Later(List<Delivery<K>> deliveries) {
-      this.deliveries = deliveries;
-    }
-
-    @Override
-    public void run() {
-      if (compareAndSet(false, true)) {
-        queued.remove(this);
-        submit(deliveries);
-      }
-    }
+    handoffs.submitQueued();
   }
 
   private void deliverAll(List<Delivery<K>> deliveries) {
@@ -350,7 +307,7 @@ final class Deliveries<K> {
     }
     if (delivery.casState(Delivery.PENDING, Delivery.DELIVERED)) {
       // An abandoned call that succeeds late settles the count; its retry is not needed.
-      cancelRetryTimer(delivery);
+      delivery.cancelRetryTimer();
       addSaturated(deliveredSum, delivery.sum);
       flushes.incrementAndGet();
       failureLog.delivered();
@@ -492,7 +449,7 @@ final class Deliveries<K> {
     }
     // close() may have looked for retry timers before this one was set: whoever cancels the
     // timer re-sends the delivery, so it is sent once, and without waiting out a long backoff.
-    if (!closingAlready && closing && cancelRetryTimer(delivery)) {
+    if (!closingAlready && closing && delivery.cancelRetryTimer()) {
       submit(List.of(delivery));
     }
   }
@@ -621,16 +578,6 @@ final class Deliveries<K> {
     return CompletableFuture.allOf(waits.toArray(new CompletableFuture<?>[0]));
   }
 
-  /** Cancels a pending retry timer; true if this call did, so the caller re-sends it now. */
-  static boolean cancelRetryTimer(Delivery<?> delivery) {
-    Future<?> timer = delivery.retryTimer;
-    if (timer != null && timer.cancel(/* mayInterruptIfRunning= */ false)) {
-      delivery.retryTimer = null;
-      return true;
-    }
-    return false;
-  }
-
   /**
    * The futures of deliveries carrying {@code key} (or all, when key is null); those waiting out a
    * backoff go into {@code resend}, to be sent now. Under the hand-over lock.
@@ -639,7 +586,7 @@ final class Deliveries<K> {
     for (Delivery<K> delivery : inFlight) {
       if (key == null || delivery.contains(key)) {
         waits.add(delivery.done);
-        if (resend != null && cancelRetryTimer(delivery)) {
+        if (resend != null && delivery.cancelRetryTimer()) {
           resend.add(delivery);
         }
       }

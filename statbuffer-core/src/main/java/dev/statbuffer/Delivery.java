@@ -135,6 +135,16 @@ final class Delivery<K> {
     return callsRunning.get() == 0;
   }
 
+  /** Cancels a pending retry timer; true if this call did, so the caller re-sends it now. */
+  boolean cancelRetryTimer() {
+    Future<?> timer = retryTimer;
+    if (timer != null && timer.cancel(/* mayInterruptIfRunning= */ false)) {
+      retryTimer = null;
+      return true;
+    }
+    return false;
+  }
+
   /** Whether this delivery carries a count for {@code key}. */
   boolean contains(Object key) {
     return (counts != null) ? counts.containsKey(key) : this.key.equals(key);
