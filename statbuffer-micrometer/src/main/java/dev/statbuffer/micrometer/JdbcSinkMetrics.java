@@ -4,12 +4,10 @@ import static java.util.Objects.requireNonNull;
 
 import dev.statbuffer.jdbc.JdbcSink;
 import dev.statbuffer.jdbc.JdbcSinkStats;
-import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Tag;
 import io.micrometer.core.instrument.Tags;
 import io.micrometer.core.instrument.binder.MeterBinder;
-import java.util.function.ToDoubleFunction;
 
 /**
  * Micrometer meters for one {@link JdbcSink}: function counters over {@link JdbcSink#stats()},
@@ -45,8 +43,7 @@ import java.util.function.ToDoubleFunction;
  * registries.
  */
 public final class JdbcSinkMetrics implements MeterBinder {
-  private final JdbcSink<?> sink;
-  private final Tags tags;
+  private final SinkCounters<JdbcSink<?>, JdbcSinkStats> counters;
 
   /**
    * Creates a binder for {@code sink}, its meters tagged {@code buffer=<buffer>} and
@@ -72,10 +69,7 @@ public final class JdbcSinkMetrics implements MeterBinder {
    * @throws NullPointerException if an argument is null
    */
   public JdbcSinkMetrics(String buffer, JdbcSink<?> sink, Iterable<Tag> extraTags) {
-    requireNonNull(buffer, "buffer");
-    this.sink = requireNonNull(sink, "sink");
-    this.tags = Tags.of(requireNonNull(extraTags, "extraTags"))
-        .and(StatBufferMetrics.BUFFER_TAG, buffer, "sink", "jdbc");
+    this.counters = new SinkCounters<>(buffer, sink, JdbcSink::stats, extraTags, "jdbc");
   }
 
   /**
@@ -88,35 +82,24 @@ public final class JdbcSinkMetrics implements MeterBinder {
   @Override
   public void bindTo(MeterRegistry registry) {
     requireNonNull(registry, "registry");
-    counter(registry, sink, "statbuffer.sink.flushes", tags, s -> s.batches() + s.failures(),
+    counters.register(registry, "statbuffer.sink.flushes", s -> s.batches() + s.failures(),
         "Calls of the sink's flush that finished, successful or not");
-    counter(registry, sink, "statbuffer.sink.failures", tags, JdbcSinkStats::failures,
+    counters.register(registry, "statbuffer.sink.failures", JdbcSinkStats::failures,
         "Calls of the sink's flush that threw");
-    counter(registry, sink, "statbuffer.sink.batches",
-        tags.and(StatBufferMetrics.OUTCOME_TAG, "applied"), JdbcSinkStats::applied,
+    counters.register(registry, "statbuffer.sink.batches", "applied", JdbcSinkStats::applied,
         "Batches acknowledged by the sink, by outcome: applied, or duplicate (already in the "
             + "ledger)");
-    counter(registry, sink, "statbuffer.sink.batches",
-        tags.and(StatBufferMetrics.OUTCOME_TAG, "duplicate"), JdbcSinkStats::duplicates,
+    counters.register(registry, "statbuffer.sink.batches", "duplicate", JdbcSinkStats::duplicates,
         "Batches acknowledged by the sink, by outcome: applied, or duplicate (already in the "
             + "ledger)");
-    counter(registry, sink, "statbuffer.sink.rows", tags, JdbcSinkStats::rows,
+    counters.register(registry, "statbuffer.sink.rows", JdbcSinkStats::rows,
         "Counter rows written");
-    counter(registry, sink, "statbuffer.sink.statements", tags, JdbcSinkStats::statements,
+    counters.register(registry, "statbuffer.sink.statements", JdbcSinkStats::statements,
         "SQL statements sent (each one round trip), COMMIT and ROLLBACK included");
-    counter(registry, sink, "statbuffer.sink.ledger.pruned", tags,
+    counters.register(registry, "statbuffer.sink.ledger.pruned",
         JdbcSinkStats::prunedLedgerRows, "Ledger rows deleted after the retention");
-    counter(registry, sink, "statbuffer.sink.rejected", tags, JdbcSinkStats::rejectedKeys,
+    counters.register(registry, "statbuffer.sink.rejected", JdbcSinkStats::rejectedKeys,
         "Keys the database refused for good (data errors), dropped by the buffer");
-  }
-
-  /** A function counter over one field; the lambda holds {@code read}, never the sink. */
-  private static void counter(MeterRegistry registry, JdbcSink<?> sink, String name, Tags tags,
-      ToDoubleFunction<JdbcSinkStats> read, String description) {
-    FunctionCounter.builder(name, sink, s -> read.applyAsDouble(s.stats()))
-        .description(description)
-        .tags(tags)
-        .register(registry);
   }
 
   /**
@@ -126,6 +109,6 @@ public final class JdbcSinkMetrics implements MeterBinder {
    */
   @Override
   public String toString() {
-    return "JdbcSinkMetrics[" + tags + "]";
+    return "JdbcSinkMetrics[" + counters.tags() + "]";
   }
 }

@@ -4,12 +4,10 @@ import static java.util.Objects.requireNonNull;
 
 import dev.statbuffer.redis.RedisSink;
 import dev.statbuffer.redis.RedisSinkStats;
-import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Tag;
 import io.micrometer.core.instrument.Tags;
 import io.micrometer.core.instrument.binder.MeterBinder;
-import java.util.function.ToDoubleFunction;
 
 /**
  * Micrometer meters for one {@link RedisSink}: function counters over {@link RedisSink#stats()},
@@ -46,8 +44,7 @@ import java.util.function.ToDoubleFunction;
  * registries.
  */
 public final class RedisSinkMetrics implements MeterBinder {
-  private final RedisSink<?> sink;
-  private final Tags tags;
+  private final SinkCounters<RedisSink<?>, RedisSinkStats> counters;
 
   /**
    * Creates a binder for {@code sink}, its meters tagged {@code buffer=<buffer>} and
@@ -73,10 +70,7 @@ public final class RedisSinkMetrics implements MeterBinder {
    * @throws NullPointerException if an argument is null
    */
   public RedisSinkMetrics(String buffer, RedisSink<?> sink, Iterable<Tag> extraTags) {
-    requireNonNull(buffer, "buffer");
-    this.sink = requireNonNull(sink, "sink");
-    this.tags = Tags.of(requireNonNull(extraTags, "extraTags"))
-        .and(StatBufferMetrics.BUFFER_TAG, buffer, "sink", "redis");
+    this.counters = new SinkCounters<>(buffer, sink, RedisSink::stats, extraTags, "redis");
   }
 
   /**
@@ -89,35 +83,23 @@ public final class RedisSinkMetrics implements MeterBinder {
   @Override
   public void bindTo(MeterRegistry registry) {
     requireNonNull(registry, "registry");
-    counter(registry, sink, "statbuffer.sink.flushes", tags, RedisSinkStats::batches,
+    counters.register(registry, "statbuffer.sink.flushes", RedisSinkStats::batches,
         "Calls of the sink's flush, successful or not");
-    counter(registry, sink, "statbuffer.sink.failures", tags, RedisSinkStats::failedBatches,
+    counters.register(registry, "statbuffer.sink.failures", RedisSinkStats::failedBatches,
         "Calls of the sink's flush that threw");
-    counter(registry, sink, "statbuffer.sink.round.trips", tags, RedisSinkStats::roundTrips,
+    counters.register(registry, "statbuffer.sink.round.trips", RedisSinkStats::roundTrips,
         "Pipelined writes, each to one node");
-    counter(registry, sink, "statbuffer.sink.commands", tags, RedisSinkStats::commands,
+    counters.register(registry, "statbuffer.sink.commands", RedisSinkStats::commands,
         "Script calls sent, one per part and attempt");
     String parts = "Parts of batches (one hash slot's share on a cluster), by outcome: applied, "
         + "duplicate (already applied) or failure";
-    counter(registry, sink, "statbuffer.sink.parts",
-        tags.and(StatBufferMetrics.OUTCOME_TAG, "applied"), RedisSinkStats::appliedParts, parts);
-    counter(registry, sink, "statbuffer.sink.parts",
-        tags.and(StatBufferMetrics.OUTCOME_TAG, "duplicate"), RedisSinkStats::skippedParts, parts);
-    counter(registry, sink, "statbuffer.sink.parts",
-        tags.and(StatBufferMetrics.OUTCOME_TAG, "failure"), RedisSinkStats::failedParts, parts);
-    counter(registry, sink, "statbuffer.sink.increments", tags, RedisSinkStats::increments,
+    counters.register(registry, "statbuffer.sink.parts", "applied", RedisSinkStats::appliedParts, parts);
+    counters.register(registry, "statbuffer.sink.parts", "duplicate", RedisSinkStats::skippedParts, parts);
+    counters.register(registry, "statbuffer.sink.parts", "failure", RedisSinkStats::failedParts, parts);
+    counters.register(registry, "statbuffer.sink.increments", RedisSinkStats::increments,
         "Counters incremented (INCRBY, HINCRBY) by applied parts");
-    counter(registry, sink, "statbuffer.sink.rejected", tags, RedisSinkStats::rejectedIncrements,
+    counters.register(registry, "statbuffer.sink.rejected", RedisSinkStats::rejectedIncrements,
         "Counter increments Redis refused for good (wrong type, not an integer, overflow)");
-  }
-
-  /** A function counter over one field; the lambda holds {@code read}, never the sink. */
-  private static void counter(MeterRegistry registry, RedisSink<?> sink, String name, Tags tags,
-      ToDoubleFunction<RedisSinkStats> read, String description) {
-    FunctionCounter.builder(name, sink, s -> read.applyAsDouble(s.stats()))
-        .description(description)
-        .tags(tags)
-        .register(registry);
   }
 
   /**
@@ -127,6 +109,6 @@ public final class RedisSinkMetrics implements MeterBinder {
    */
   @Override
   public String toString() {
-    return "RedisSinkMetrics[" + tags + "]";
+    return "RedisSinkMetrics[" + counters.tags() + "]";
   }
 }
