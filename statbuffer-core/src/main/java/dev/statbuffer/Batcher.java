@@ -1,5 +1,6 @@
 package dev.statbuffer;
 
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 
@@ -8,14 +9,21 @@ import java.util.List;
  * most {@code maxBatchSize} keys (a key handed over twice in one pass, as with interval 0, is
  * merged). Used by one thread, under the hand-over lock; {@link #finish} closes the last batch.
  * Each delivery is registered in flight before it leaves, so {@code close()} and
- * {@code flushAll()} never miss one in transit.
+ * {@code flushAll()} never miss one in transit. In a durable buffer each delivery is also
+ * recorded in the journal before it leaves, with each key's take ({@link Durability}), and the
+ * slots of cells that died are freed once their last take is recorded.
  */
 final class Batcher<K> {
   private final Deliveries<K> deliveries;
   private final List<Delivery<K>> out;
   private final boolean batched;
   private final int maxBatchSize;
+  private final Durability<K> durable;
   private HashMap<K, Long> counts;
+  /** A durable buffer's takes in the batch being filled, by key (the last take of each). */
+  private HashMap<K, Durability.Mark<K>> marks;
+  /** Cells that died, whose slots go once their last take is recorded. */
+  private List<DurableCell<K>> released;
   private long sum;
   private int merged;
 
@@ -24,12 +32,45 @@ final class Batcher<K> {
     this.out = out;
     this.batched = deliveries.target().batched();
     this.maxBatchSize = deliveries.maxBatchSize();
+    this.durable = deliveries.durable();
+  }
+
+  /** Adds one window's non-zero count taken from {@code cell}. */
+  void add(Cell<K> cell, long count) {
+    if (durable != null && cell instanceof DurableCell<K> taken) {
+      Durability.Mark<K> mark = new Durability.Mark<>(taken, taken.taken());
+      if (!batched) {
+        Delivery<K> delivery = deliveries.newKeyDelivery(cell.key, count);
+        durable.recorded(delivery, java.util.Map.of(cell.key, mark));
+        out.add(delivery);
+        return;
+      }
+      if (marks == null) {
+        marks = new HashMap<>();
+      }
+      marks.put(cell.key, mark);
+    }
+    add(cell.key, count);
+  }
+
+  /** {@code cell} died under this hand-over; a durable cell's slot goes after its last record. */
+  void released(Cell<K> cell) {
+    if (cell instanceof DurableCell<K> dead && dead.slotRetired) {
+      if (released == null) {
+        released = new ArrayList<>();
+      }
+      released.add(dead);
+    }
   }
 
   /** Adds one window's non-zero count; the window's pending reservation moves with it. */
   void add(K key, long count) {
     if (!batched) {
-      out.add(deliveries.newKeyDelivery(key, count));
+      Delivery<K> delivery = deliveries.newKeyDelivery(key, count);
+      if (durable != null) {
+        durable.recorded(delivery, null);
+      }
+      out.add(delivery);
       return;
     }
     if (counts == null) {
@@ -48,16 +89,29 @@ final class Batcher<K> {
 
   /** Closes the batch being filled, if any. */
   void finish() {
-    if (merged == 0) {
-      return;
+    if (merged > 0) {
+      if (counts.isEmpty()) {
+        deliveries.pending().release(merged); // the merged windows summed to zero
+        if (marks != null) {
+          durable.storeHandedOver(marks.values());
+        }
+      } else {
+        Delivery<K> delivery = deliveries.newBatchDelivery(counts, sum, merged);
+        if (durable != null) {
+          durable.recorded(delivery, marks);
+        }
+        out.add(delivery);
+      }
+      counts = null;
+      marks = null;
+      sum = 0;
+      merged = 0;
     }
-    if (counts.isEmpty()) {
-      deliveries.pending().release(merged); // the merged windows summed to zero
-    } else {
-      out.add(deliveries.newBatchDelivery(counts, sum, merged));
+    if (released != null) {
+      for (DurableCell<K> cell : released) {
+        durable.free(cell); // every take of it is in a record closed by now
+      }
+      released = null;
     }
-    counts = null;
-    sum = 0;
-    merged = 0;
   }
 }

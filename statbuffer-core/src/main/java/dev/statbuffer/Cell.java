@@ -68,11 +68,15 @@ import java.util.concurrent.ThreadLocalRandom;
  * words never overflows. A stripe add that would leave that range returns {@link #FULL}: the
  * caller hands the cell over early, which empties the words, and adds again.
  *
+ * <p>A durable buffer's cells are {@link DurableCell}s: the same state word, with the counts in a
+ * file's slot instead of {@code base} and the stripes. (An in-memory buffer never loads that class,
+ * so the JIT still sees one implementation of every method here.)
+ *
  * <p>Memory: header, key, wheel link, stripes reference and base word: 32 bytes with compressed
  * pointers. Stripes exist only for keys that saw contention (or more than 2^31 in one window):
  * {@code (STRIPES + 1) * 128} bytes, allocated once in the cell's life.
  */
-final class Cell<K> {
+class Cell<K> {
   /** The value of a retired stripe slot. Live slots never hold it: they stay within the limit. */
   static final long RETIRED = Long.MIN_VALUE;
   /** The whole base word of a dead cell. */

@@ -74,7 +74,7 @@ final class Cells<K> {
     if (sum == 0) {
       pending.release(1); // a zero window is not handed over
     } else {
-      batcher.add(cell.key, sum);
+      batcher.add(cell, sum);
     }
     return true;
   }
@@ -93,8 +93,9 @@ final class Cells<K> {
     map.remove(cell.key, cell);
     if (remainder != 0) {
       pending.force();
-      batcher.add(cell.key, remainder);
+      batcher.add(cell, remainder);
     }
+    batcher.released(cell);
     return true;
   }
 
@@ -110,13 +111,13 @@ final class Cells<K> {
       openWindows.decrementAndGet();
       if (sum == 0) {
         pending.release(1);
-        return;
+      } else {
+        batcher.add(cell, sum);
       }
-    } else if (sum == 0) {
-      return;
-    } else {
+    } else if (sum != 0) {
       pending.force();
+      batcher.add(cell, sum);
     }
-    batcher.add(cell.key, sum);
+    batcher.released(cell);
   }
 }

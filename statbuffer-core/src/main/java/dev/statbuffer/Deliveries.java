@@ -21,8 +21,8 @@ import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Consumer;
 
 /**
  * Everything after hand-over: deliveries in flight, their submission to the executor, retries
@@ -60,7 +60,7 @@ final class Deliveries<K> {
   /** The delivery whose handler runs on this thread, so close() from a handler skips it. */
   private final ThreadLocal<Delivery<K>> running = new ThreadLocal<>();
   /** The executor task running on this thread, so close() from a handler can release its rest. */
-  private final ThreadLocal<Task<K>> task = new ThreadLocal<>();
+  private final ThreadLocal<DeliveryTask<K>> task = new ThreadLocal<>();
   /** This buffer's sender id: the first part of its batch ids. */
   private final String sender = newSender();
   /** Sequence numbers of deliveries handed over and not yet settled (FlushBatch.settledBelow). */
@@ -71,14 +71,21 @@ final class Deliveries<K> {
   private final AtomicLong failures = new AtomicLong();
   private final AtomicLong deliveredSum = new AtomicLong();
   private final AtomicLong droppedSum = new AtomicLong();
+  /** Counts an earlier process left in a durable buffer's directory, delivered by this one. */
+  private final AtomicLong recoveredSum = new AtomicLong();
+  /** Counts close() left in a durable buffer's directory, out of time, for the next start. */
+  private final AtomicLong keptSum = new AtomicLong();
+  /** A durable buffer's directory, or null. */
+  private final Durability<K> durable;
 
   /** Set by close(): retries stop waiting for their full backoff. */
   private volatile boolean closing;
   private volatile long closeDeadline;
 
   Deliveries(Config config, Target<K> target, Executor executor, Threads.Pool pool,
-      PendingKeys pending) {
+      PendingKeys pending, Durability<K> durable) {
     this.config = config;
+    this.durable = durable;
     this.flushTimeout = new FlushTimeout(config, pool);
     this.handoffs = new Handoffs<>(config, this::submit, () -> closing);
     this.target = target;
@@ -102,6 +109,22 @@ final class Deliveries<K> {
 
   PendingKeys pending() {
     return pending;
+  }
+
+  /** The durable buffer's directory, or null. */
+  Durability<K> durable() {
+    return durable;
+  }
+
+  /**
+   * Takes in a delivery recovery made of an earlier process's counts (under that process's id, or
+   * a new one): registered in flight, its sum counted as recovered. Under the hand-over lock.
+   */
+  void adopt(Delivery<K> delivery) {
+    if (!inFlight.contains(delivery)) {
+      register(delivery);
+    }
+    addSaturated(recoveredSum, delivery.sum);
   }
 
   /** A new batch collecting into {@code out}; under the hand-over lock. */
@@ -130,17 +153,12 @@ final class Deliveries<K> {
   }
 
   private void register(Delivery<K> delivery) {
-    if (delivery.sequence > 0) {
-      unsettled.add(delivery.sequence); // under the hand-over lock: numbers arrive in order
+    if (delivery.sequence > 0 && delivery.unsettled() != null) {
+      // Under the hand-over lock: numbers arrive in order.
+      delivery.unsettled().add(delivery.sequence);
     }
     inFlight.add(delivery);
-    if (listener != null) {
-      try {
-        listener.handedOver(config.name, delivery.keys(), delivery.sum);
-      } catch (RuntimeException | Error e) {
-        listenerFailed(e);
-      }
-    }
+    tell(l -> l.handedOver(config.name, delivery.keys(), delivery.sum));
   }
 
 
@@ -178,8 +196,8 @@ final class Deliveries<K> {
   }
 
   private void deliverAll(List<Delivery<K>> deliveries) {
-    Task<K> current = new Task<>(deliveries);
-    Task<K> outer = task.get();
+    DeliveryTask<K> current = new DeliveryTask<>(deliveries);
+    DeliveryTask<K> outer = task.get();
     task.set(current);
     boolean finished = false;
     try {
@@ -196,46 +214,19 @@ final class Deliveries<K> {
   }
 
   /**
-   * An executor task: its deliveries, run in order by the thread that runs the task, unless the
-   * rest is released first (when a call in it is abandoned, or its handler calls close()). Each
-   * index is claimed once, by the runner or by the one release, through {@code next}.
-   */
-  private static final class Task<K> {
-    final List<Delivery<K>> deliveries;
-    private final AtomicInteger next = new AtomicInteger();
-
-    Task(List<Delivery<K>> deliveries) {
-      this.deliveries = deliveries;
-    }
-
-    /** The next index to run, or -1 when none is left (all run, or the rest released). */
-    int claim() {
-      int i = next.getAndIncrement();
-      return (i < deliveries.size()) ? i : -1;
-    }
-
-    /** Claims every index not run yet; the deliveries for another task. */
-    List<Delivery<K>> releaseRest() {
-      int from = next.getAndSet(deliveries.size());
-      return (from < deliveries.size())
-          ? List.copyOf(deliveries.subList(from, deliveries.size())) : List.of();
-    }
-  }
-
-  /**
    * Called by close() from a handler: the deliveries queued behind the running one in its task
    * would wait for the handler, which waits in close() for them, until the shutdown timeout
    * dropped them. They go back to the executor instead (issue 12, finding 6).
    */
   void releaseRestOfTask() {
-    Task<K> current = task.get();
+    DeliveryTask<K> current = task.get();
     if (current != null) {
       releaseRest(current);
     }
   }
 
   /** Sends the rest of {@code current} on a task of its own. */
-  private void releaseRest(Task<K> current) {
+  private void releaseRest(DeliveryTask<K> current) {
     List<Delivery<K>> rest = current.releaseRest();
     if (!rest.isEmpty()) {
       submit(rest);
@@ -250,7 +241,7 @@ final class Deliveries<K> {
       deliverOnce(delivery);
     } finally {
       if (delivery.callEnded()) {
-        unsettled.remove(delivery.sequence);
+        delivery.forgetNumber();
       }
     }
   }
@@ -269,7 +260,7 @@ final class Deliveries<K> {
     FlushEvent event = new FlushEvent();
     event.begin();
     long started = config.ticker.read();
-    Task<K> current = task.get();
+    DeliveryTask<K> current = task.get();
     FlushTimeout.Call call = flushTimeout.start(() -> {
       abandoned(delivery, attempt);
       if (current != null) {
@@ -311,13 +302,7 @@ final class Deliveries<K> {
       addSaturated(deliveredSum, delivery.sum);
       flushes.incrementAndGet();
       failureLog.delivered();
-      if (listener != null) {
-        try {
-          listener.delivered(config.name, delivery.keys(), delivery.sum, attempt, took);
-        } catch (RuntimeException | Error e) {
-          listenerFailed(e);
-        }
-      }
+      tell(l -> l.delivered(config.name, delivery.keys(), delivery.sum, attempt, took));
       // Last: close() returns once nothing is in flight, so the listener has heard of it by then.
       settle(delivery);
       delivery.done.complete(null);
@@ -370,13 +355,7 @@ final class Deliveries<K> {
     if (appliedKeys > 0) {
       flushes.incrementAndGet();
       failureLog.delivered();
-      if (listener != null) {
-        try {
-          listener.delivered(config.name, appliedKeys, appliedSum, attempt, took);
-        } catch (RuntimeException | Error error) {
-          listenerFailed(error);
-        }
-      }
+      tell(l -> l.delivered(config.name, appliedKeys, appliedSum, attempt, took));
     }
     for (Target.Rejected<K> one : rejected) {
       addSaturated(droppedSum, one.count());
@@ -422,7 +401,7 @@ final class Deliveries<K> {
         notifyFailed(delivery, error, handlerNanos, -1);
         // close() drops what is left when its wait ends; if it already has (a handler that
         // called close() itself), this drop is the one (drop is decided once, by a CAS).
-        drop(delivery, error);
+        dropOrKeep(delivery, error);
         return;
       }
       delay = Math.min(delay, Math.min(remaining, TimeUnit.MILLISECONDS.toNanos(100)));
@@ -478,14 +457,8 @@ final class Deliveries<K> {
 
   private void notifyFailed(Delivery<K> delivery, Exception error, long handlerNanos,
       long retryDelay) {
-    if (listener != null) {
-      try {
-        listener.failed(config.name, delivery.keys(), delivery.sum, delivery.attempt, error,
-            handlerNanos, retryDelay);
-      } catch (RuntimeException | Error e) {
-        listenerFailed(e);
-      }
-    }
+    tell(l -> l.failed(config.name, delivery.keys(), delivery.sum, delivery.attempt, error,
+        handlerNanos, retryDelay));
   }
 
   /** Drops {@code delivery} unless its outcome is decided; calls onDrop once. */
@@ -523,13 +496,7 @@ final class Deliveries<K> {
       LOGGER.log(Level.ERROR, "StatBuffer '" + config.name + "': onDrop threw for "
           + target.describe(delivery), e);
     }
-    if (listener != null) {
-      try {
-        listener.dropped(config.name, counts.size(), sum, error);
-      } catch (RuntimeException | Error e) {
-        listenerFailed(e);
-      }
-    }
+    tell(l -> l.dropped(config.name, counts.size(), sum, error));
   }
 
   /**
@@ -545,18 +512,40 @@ final class Deliveries<K> {
   }
 
   private void settle(Delivery<K> delivery) {
+    if (durable != null && !delivery.isKept()) {
+      durable.settle(delivery); // before it leaves inFlight: close() then finds it marked
+    }
     pending.release(delivery.windows);
-    if (delivery.sequence > 0 && delivery.noCallRunning()) {
-      unsettled.remove(delivery.sequence); // else the last call to end removes it
+    if (delivery.noCallRunning()) {
+      delivery.forgetNumber(); // else the last call to end does
     }
     inFlight.remove(delivery);
   }
 
+  /**
+   * Drops {@code delivery} at the end of close()'s time, or in a durable buffer keeps it: its
+   * record stays in the journal for the next start, and onDrop is not called.
+   */
+  private void dropOrKeep(Delivery<K> delivery, Exception error) {
+    if (durable == null || delivery.record == null) {
+      drop(delivery, error);
+    } else if (delivery.casState(Delivery.PENDING, Delivery.KEPT)) {
+      addSaturated(keptSum, delivery.sum);
+      settle(delivery);
+      delivery.done.completeExceptionally(error);
+    }
+  }
+
   /** Tells the listener about a refused increment. */
   void rejected(long delta) {
+    tell(l -> l.rejected(config.name, delta));
+  }
+
+  /** Tells the listener, if any, guarding against what it throws. */
+  private void tell(Consumer<BufferListener> event) {
     if (listener != null) {
       try {
-        listener.rejected(config.name, delta);
+        event.accept(listener);
       } catch (RuntimeException | Error e) {
         listenerFailed(e);
       }
@@ -567,15 +556,6 @@ final class Deliveries<K> {
     boolean first = listenerFailed.compareAndSet(false, true);
     LOGGER.log(first ? Level.ERROR : Level.DEBUG, "StatBuffer '" + config.name
         + "': the listener threw" + (first ? " (later failures are logged at DEBUG)" : ""), e);
-  }
-
-  /** A future completing when the deliveries of {@code waits} and {@code out} are delivered. */
-  static <K> CompletableFuture<Void> completion(List<CompletableFuture<Void>> waits,
-      List<Delivery<K>> out) {
-    for (Delivery<K> delivery : out) {
-      waits.add(delivery.done);
-    }
-    return CompletableFuture.allOf(waits.toArray(new CompletableFuture<?>[0]));
   }
 
   /**
@@ -656,7 +636,7 @@ final class Deliveries<K> {
       if (last != null) {
         timeout.addSuppressed(last);
       }
-      drop(delivery, (last != null) ? last : timeout);
+      dropOrKeep(delivery, (last != null) ? last : timeout);
     }
     DropLog.flush(); // the summary of the default onDrop's last drops, if any
   }
@@ -689,6 +669,14 @@ final class Deliveries<K> {
 
   long droppedSum() {
     return droppedSum.get();
+  }
+
+  long recoveredSum() {
+    return recoveredSum.get();
+  }
+
+  long keptSum() {
+    return keptSum.get();
   }
 
   private static String newSender() {

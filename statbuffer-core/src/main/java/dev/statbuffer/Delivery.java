@@ -28,6 +28,8 @@ final class Delivery<K> {
   static final int PENDING = 0;
   static final int DELIVERED = 1;
   static final int DROPPED = 2;
+  /** Left in a durable buffer's journal by close() out of time, for the next start. */
+  static final int KEPT = 3;
 
   private static final VarHandle STATE;
 
@@ -65,6 +67,8 @@ final class Delivery<K> {
   volatile int failedCalls;
   volatile Exception lastError;
   volatile Future<?> retryTimer;
+  /** A durable buffer's journal record of it; written under the hand-over lock before it leaves. */
+  Journal.Ref record;
   private volatile int state;
 
   /** A per-key delivery; {@code sender} null for one without an id. */
@@ -117,6 +121,13 @@ final class Delivery<K> {
     }
   }
 
+  /** Takes its number out of its sender's unsettled set (its outcome is decided, no call runs). */
+  void forgetNumber() {
+    if (unsettled != null && sequence > 0) {
+      unsettled.remove(sequence);
+    }
+  }
+
   /** Handler calls of this delivery running now (an abandoned call and its retry may overlap). */
   private final AtomicInteger callsRunning = new AtomicInteger();
 
@@ -166,6 +177,15 @@ final class Delivery<K> {
 
   boolean isDropped() {
     return state == DROPPED;
+  }
+
+  boolean isKept() {
+    return state == KEPT;
+  }
+
+  /** The sender's set of unsettled numbers this delivery's number lives in, or null. */
+  NavigableSet<Long> unsettled() {
+    return unsettled;
   }
 
   /** Decides the outcome; returns true if this call did. */

@@ -42,6 +42,8 @@ final class Increments<K> {
   private static final int RETRY = 1;
   private static final int REFUSED = 2;
   private static final int CLOSED_NOW = 3;
+  /** A durable buffer could not bind a slot for a new key (a full disk). */
+  private static final int NO_SLOT = 4;
   /** From {@link #open}: refused at {@code maxKeys}; distinct from every {@link Cell} result. */
   private static final int REFUSED_NOW = -2;
 
@@ -53,6 +55,8 @@ final class Increments<K> {
   private final Drain<K> drain;
   private final Deliveries<K> deliveries;
   private final RefusalLog refusals;
+  /** A durable buffer's directory, or null. */
+  private final Durability<K> durable;
 
   Increments(String name, Gate gate, Cells<K> cells, PendingKeys pending, Drain<K> drain,
       Deliveries<K> deliveries) {
@@ -64,6 +68,7 @@ final class Increments<K> {
     this.drain = drain;
     this.deliveries = deliveries;
     this.refusals = new RefusalLog(name, pending.maxKeys(), deliveries.ticker());
+    this.durable = deliveries.durable();
   }
 
   /**
@@ -116,6 +121,10 @@ final class Increments<K> {
                 return refused(delta);
               }
               waited = true; // outside the gate: close() never waits for this
+            } else if (made == NO_SLOT) {
+              pending.refused(); // logged by Durability, not as a maxKeys refusal
+              deliveries.rejected(delta);
+              return false;
             } else if (made != RETRY) {
               return false;
             }
@@ -192,7 +201,10 @@ final class Increments<K> {
     return false;
   }
 
-  /** Makes a cell for {@code key} holding {@code delta}. */
+  /**
+   * Makes a cell for {@code key} holding {@code delta}. A durable buffer's cell is made empty,
+   * bound to a slot: this returns {@link #RETRY}, and the caller adds the delta to it.
+   */
   private int makeCell(K key, long delta) {
     if (!gate.enter()) {
       return CLOSED_NOW;
@@ -203,15 +215,34 @@ final class Increments<K> {
       }
       cells.opening();
       long due = drain.newDueTick();
-      Cell<K> cell = new Cell<>(key, delta, due);
+      Cell<K> cell;
+      if (durable == null) {
+        cell = new Cell<>(key, delta, due);
+      } else {
+        try {
+          cell = durable.newCell(key, due, deliveries.ticker());
+        } catch (RuntimeException e) {
+          cells.notOpened();
+          pending.release(1);
+          throw e;
+        }
+        if (cell == null) {
+          cells.notOpened();
+          pending.release(1);
+          return NO_SLOT;
+        }
+      }
       if (table.putIfAbsent(key, cell) != null) {
         cells.notOpened();
         pending.release(1);
+        if (durable != null) {
+          durable.unused((DurableCell<K>) cell);
+        }
         return RETRY;
       }
       cells.wheel.push(cell, due);
       drain.opened(due); // after the push (see "Wake-ups" in Drain)
-      return MADE;
+      return (durable == null) ? MADE : RETRY;
     } finally {
       gate.exit();
     }
@@ -221,6 +252,10 @@ final class Increments<K> {
   boolean unusual(K key, long delta) {
     if (delta == 0) {
       return !gate.isClosed();
+    }
+    if (durable != null) {
+      throw new IllegalArgumentException("a durable buffer's increment must be within +-2^40: "
+          + delta + " for key " + key);
     }
     List<Delivery<K>> out = null;
     for (boolean waited = false; out == null; waited = true) {

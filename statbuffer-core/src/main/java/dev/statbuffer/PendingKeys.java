@@ -92,6 +92,11 @@ final class PendingKeys {
     pending.incrementAndGet();
   }
 
+  /** Reserves {@code windows} whatever the bound (recovered counts of a durable buffer). */
+  void force(long windows) {
+    pending.addAndGet(windows);
+  }
+
   /** Gives back {@code windows} reservations (delivered, dropped, or never used). */
   void release(long windows) {
     pending.addAndGet(-windows);

@@ -4,6 +4,7 @@ import static java.util.Objects.requireNonNull;
 
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -37,8 +38,11 @@ import java.util.concurrent.atomic.AtomicInteger;
  * {@link Counter} handles), {@link Cell} (a key's counter that never resets),
  * {@link Cells} (the key table and what happens under the hand-over lock), {@link TimingWheel}
  * (where cells wait), {@link Drain} (when they are handed over), {@link Batcher} and
- * {@link Deliveries} (everything after hand-over), {@link Backoff}, {@link Target} (per-key or
- * batch handler) and {@link Config}.
+ * {@link Deliveries} (everything after hand-over), {@link Flushes} (hand-overs asked for:
+ * {@code flush}, {@code flushAll} and close's dump), {@link Backoff}, {@link Target} (per-key or
+ * batch handler) and {@link Config}. A durable buffer adds {@link Durability} (its directory),
+ * {@link DurableCell} and {@link KeySlots} (counts in mapped files), {@link Journal} (hand-overs
+ * recorded) and {@link Recovery} (the start after a crash).
  *
  * <h2>Close, and why no increment that returned true is lost</h2>
  * {@code lifecycle} counts the writers inside the slow path (making a cell, or handing one over)
@@ -75,25 +79,48 @@ public final class StatBuffer<K> implements AutoCloseable {
   private final Deliveries<K> deliveries;
   private final Drain<K> drain;
   private final Increments<K> increments;
+  private final Flushes<K> flushes;
+  /** A durable buffer's directory, or null in memory. */
+  private final Durability<K> durable;
 
   private volatile long lifecycle;
   private final CompletableFuture<Void> terminated = new CompletableFuture<>();
   private final AtomicInteger closeCalls = new AtomicInteger();
 
-  private StatBuffer(Config config, Target<K> target) {
+  private StatBuffer(Config config, Target<K> target, Durability<K> durable) {
     this.config = config;
+    this.durable = durable;
     this.ownedExecutor = (config.executor == null) ? Threads.newDefaultExecutor(config.name) : null;
     Executor executor = (ownedExecutor != null) ? ownedExecutor : config.executor;
     this.pending = new PendingKeys(config.maxKeys, config.pressureKeys);
     this.cells = new Cells<>(pending);
     this.table = cells.map;
     this.deliveries = new Deliveries<>(config, target, executor, new Threads.Pool(ownedExecutor),
-        pending);
+        pending, durable);
     this.drain = new Drain<>(config, cells, deliveries, this::isClosed);
     this.increments = new Increments<>(config.name, new LifecycleGate(), cells, pending, drain,
         deliveries);
+    this.flushes = new Flushes<>(cells, deliveries, drain, increments);
+    List<Delivery<K>> recovered = (durable != null) ? recover(durable) : List.of();
     this.shutdownHook = config.shutdownHook ? Threads.addShutdownHook(config.name, this::close)
         : null;
+    deliveries.submit(recovered);
+  }
+
+  /** Takes up what an earlier process left in a durable buffer's directory. */
+  private List<Delivery<K>> recover(Durability<K> durable) {
+    cells.lock.lock();
+    try {
+      return durable.recover(deliveries, pending, config.maxBatchSize);
+    } catch (RuntimeException | Error e) {
+      durable.abandon();
+      if (ownedExecutor != null) {
+        ownedExecutor.shutdown();
+      }
+      throw e;
+    } finally {
+      cells.lock.unlock();
+    }
   }
 
   /**
@@ -242,21 +269,7 @@ public final class StatBuffer<K> implements AutoCloseable {
    */
   public CompletableFuture<Void> flush(K key) {
     requireNonNull(key, "key");
-    List<CompletableFuture<Void>> waits = new ArrayList<>();
-    List<Delivery<K>> retries = new ArrayList<>();
-    List<Delivery<K>> out = increments.underHandOverLock((batcher, list) -> {
-      // Earlier counts of this key still on their way (awaiting a retry, or handed over by a
-      // drain a moment ago) are part of "flush this key": wait for them too.
-      deliveries.collect(key, waits, retries);
-      Cell<K> cell = table.get(key);
-      if (cell != null) {
-        cells.handOver(cell, drain.idleTick(drain.nowTick()), batcher);
-      }
-    });
-    deliveries.submit(retries);
-    deliveries.submit(out);
-    deliveries.submitQueued();
-    return Deliveries.completion(waits, out);
+    return flushes.flush(key);
   }
 
   /**
@@ -266,17 +279,7 @@ public final class StatBuffer<K> implements AutoCloseable {
    *     delivery or retry, are delivered; it completes exceptionally if any of them is dropped
    */
   public CompletableFuture<Void> flushAll() {
-    List<CompletableFuture<Void>> waits = new ArrayList<>();
-    List<Delivery<K>> out = increments.underHandOverLock((batcher, list) -> {
-      deliveries.collect(null, waits, null);
-      long idle = drain.idleTick(drain.nowTick());
-      for (Cell<K> cell : table.values()) {
-        cells.handOver(cell, idle, batcher);
-      }
-    });
-    deliveries.submit(out);
-    deliveries.submitQueued();
-    return Deliveries.completion(waits, out);
+    return flushes.flushAll();
   }
 
   /**
@@ -286,7 +289,8 @@ public final class StatBuffer<K> implements AutoCloseable {
    */
   public BufferStats stats() {
     return new BufferStats(pending.get(), deliveries.flushes(), deliveries.failures(),
-        pending.rejected(), deliveries.deliveredSum(), deliveries.droppedSum());
+        pending.rejected(), deliveries.deliveredSum(), deliveries.droppedSum(),
+        deliveries.recoveredSum(), deliveries.keptSum());
   }
 
   /**
@@ -338,7 +342,7 @@ public final class StatBuffer<K> implements AutoCloseable {
     }
     try {
       closeCounting();
-      dump();
+      flushes.dump();
       deliveries.awaitAll();
     } finally {
       drain.cancelWakeUp();
@@ -346,6 +350,9 @@ public final class StatBuffer<K> implements AutoCloseable {
         ownedExecutor.shutdown();
       }
       Threads.removeShutdownHook(shutdownHook);
+      if (durable != null) {
+        durable.close();
+      }
       config.closeResources();
       terminated.complete(null);
     }
@@ -360,22 +367,26 @@ public final class StatBuffer<K> implements AutoCloseable {
     }
   }
 
-  private void dump() {
-    List<Delivery<K>> out = increments.underHandOverLock((batcher, list) -> {
-      // Retries waiting out a backoff go again now. (A retry scheduled after this sees the
-      // close and re-sends itself: see Deliveries.failed.)
-      deliveries.collect(null, new ArrayList<>(), list);
-      for (Cell<K> cell : table.values()) {
-        cells.retire(cell, batcher);
-      }
-    });
-    deliveries.submit(out);
-    deliveries.submitQueued();
-  }
-
   @Override
   public String toString() {
     return "StatBuffer[" + config.name + ", " + stats() + "]";
+  }
+
+  /**
+   * For tests: stops as a killed process would, at a quiescent point: no more hand-overs or
+   * deliveries, the directory released with its files as they are (mapped writes stay in the
+   * page cache, as they do when a process dies). The handler must ignore calls that race it.
+   */
+  void crashForTests() {
+    LIFECYCLE.getAndBitwiseOr(this, CLOSED);
+    drain.cancelWakeUp();
+    if (ownedExecutor != null) {
+      ownedExecutor.shutdownNow();
+    }
+    Threads.removeShutdownHook(shutdownHook);
+    if (durable != null) {
+      durable.abandon();
+    }
   }
 
   /** Cells in the table, live or dead but not yet removed; for tests. */
@@ -661,7 +672,7 @@ public final class StatBuffer<K> implements AutoCloseable {
      */
     public <K> StatBuffer<K> build(FlushHandler<? super K> handler) {
       requireNonNull(handler, "handler");
-      return new StatBuffer<>(config(), new Target.PerKey<>(handler));
+      return new StatBuffer<>(config(), new Target.PerKey<>(handler), null);
     }
 
     /**
@@ -674,7 +685,24 @@ public final class StatBuffer<K> implements AutoCloseable {
      */
     public <K> StatBuffer<K> buildBatched(BatchFlushHandler<K> handler) {
       requireNonNull(handler, "handler");
-      return new StatBuffer<>(config(), new Target.Batched<>(handler));
+      return new StatBuffer<>(config(), new Target.Batched<>(handler), null);
+    }
+
+    /**
+     * Continues as a durable buffer: its counts live in memory-mapped files in {@code directory},
+     * so an increment that returned true survives the death of the process (SIGKILL, an OOM kill,
+     * {@code Runtime.halt}), and the next buffer built on the directory delivers it. Options set
+     * on this builder before the call carry over; see {@link DurableBuilder}.
+     *
+     * @param directory the buffer's own directory (made if missing); one live buffer at a time
+     * @param codec turns keys into the bytes the files keep, and back
+     * @param <K> the key type
+     * @return a builder of durable buffers
+     * @throws NullPointerException if an argument is null
+     */
+    public <K> DurableBuilder<K> durable(Path directory, KeyCodec<K> codec) {
+      return new DurableBuilder<>(config(), requireNonNull(directory, "directory"),
+          requireNonNull(codec, "codec"));
     }
 
     /** Freezes the options. */
@@ -687,6 +715,113 @@ public final class StatBuffer<K> implements AutoCloseable {
 
     private String nameOrDefault() {
       return (name != null) ? name : "statbuffer-" + NAMES.incrementAndGet();
+    }
+  }
+
+  /**
+   * Builds a durable buffer (from {@link Builder#durable}): counts kept in memory-mapped files in
+   * its directory, so that a process killed at any instant loses no increment that returned true.
+   *
+   * <p>What it promises: the next buffer built on the directory delivers every count the dead
+   * process accepted and did not deliver, and delivers again, under their original batch ids,
+   * the batches it had handed to the handler without an answer (a sink that applies a batch id
+   * once, as the JDBC and Redis sinks do, applies them once). At most one increment per thread
+   * that had not returned when the process died may be delivered too. {@code close()} delivers
+   * everything and leaves nothing pending; what it cannot deliver within {@code shutdownTimeout}
+   * stays in the directory for the next start instead of going to {@code onDrop}. Power loss or an
+   * OS crash loses at most what was counted in the last {@code syncInterval}, plus one force.
+   *
+   * <p>Limits: one live buffer per directory (this JVM or another: a second {@code build} throws
+   * {@link IllegalStateException}); a key's codec bytes are at most {@code maxKeyBytes}; one
+   * increment's delta is within plus or minus 2^40.
+   *
+   * <p>Defaults: {@code syncInterval} 1 s; {@code maxKeyBytes} 40 (a 64-byte slot per key).
+   *
+   * <p>Not thread-safe: configure it on one thread.
+   *
+   * @param <K> the key type
+   */
+  public static final class DurableBuilder<K> {
+    private final Config config;
+    private final Path directory;
+    private final KeyCodec<K> codec;
+    private Duration syncInterval = Duration.ofSeconds(1);
+    private int maxKeyBytes = 40;
+
+    private DurableBuilder(Config config, Path directory, KeyCodec<K> codec) {
+      this.config = config;
+      this.directory = directory;
+      this.codec = codec;
+    }
+
+    /**
+     * Sets how often the files are forced to the storage device, which bounds what power loss or
+     * an OS crash can lose. (A killed process loses nothing either way: its writes are in the
+     * kernel's page cache.)
+     *
+     * @param interval the interval, positive
+     * @return this builder
+     * @throws IllegalArgumentException if not positive
+     * @throws NullPointerException if null
+     */
+    public DurableBuilder<K> syncInterval(Duration interval) {
+      requireNonNull(interval, "interval");
+      if (interval.isNegative() || interval.isZero()) {
+        throw new IllegalArgumentException("syncInterval must be positive: " + interval);
+      }
+      this.syncInterval = interval;
+      return this;
+    }
+
+    /**
+     * Sets the longest key the files can keep, in codec bytes; a longer key is refused with
+     * {@link IllegalArgumentException} by {@code increment}. Each key takes a slot of this size
+     * plus 24 bytes, rounded up to 64.
+     *
+     * @param bytes from 1 to 65 000
+     * @return this builder
+     * @throws IllegalArgumentException if out of range
+     */
+    public DurableBuilder<K> maxKeyBytes(int bytes) {
+      if (bytes < 1 || bytes > 65_000) {
+        throw new IllegalArgumentException("maxKeyBytes must be from 1 to 65000: " + bytes);
+      }
+      this.maxKeyBytes = bytes;
+      return this;
+    }
+
+    /**
+     * Builds a durable buffer that hands each key's count to {@code handler} separately. What an
+     * earlier process left in the directory is delivered first (without batch ids, so at least
+     * once).
+     *
+     * @param handler the handler, not null
+     * @return a new buffer, already delivering what it recovered
+     * @throws IllegalStateException if a live buffer holds the directory, or its files are
+     *     damaged or of another format (naming the file)
+     */
+    public StatBuffer<K> build(FlushHandler<? super K> handler) {
+      requireNonNull(handler, "handler");
+      return new StatBuffer<>(config, new Target.PerKey<>(handler), open());
+    }
+
+    /**
+     * Builds a durable buffer that hands counts to {@code handler} in batches. Batches an earlier
+     * process left undelivered go first, under their original ids.
+     *
+     * @param handler the handler, not null
+     * @return a new buffer, already delivering what it recovered
+     * @throws IllegalStateException if a live buffer holds the directory, or its files are
+     *     damaged or of another format (naming the file)
+     */
+    public StatBuffer<K> buildBatched(BatchFlushHandler<K> handler) {
+      requireNonNull(handler, "handler");
+      return new StatBuffer<>(config, new Target.Batched<>(handler), open());
+    }
+
+    private Durability<K> open() {
+      return Durability.open(config.name, new Durability.Spec<>(directory, codec,
+          syncInterval.toNanos(), maxKeyBytes));
     }
   }
 }
