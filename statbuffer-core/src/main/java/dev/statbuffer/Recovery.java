@@ -126,6 +126,9 @@ final class Recovery<K> {
     record.ref().parts.set(made.size());
     for (Delivery<K> delivery : made) {
       delivery.record = record.ref();
+      // The dead process may have called the handler with it: the next call is a retry, checked
+      // against the handler's idempotency horizon like any other.
+      delivery.attempt = 1;
       deliveries.adopt(delivery);
     }
     return made;

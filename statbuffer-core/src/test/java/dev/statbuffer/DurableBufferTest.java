@@ -204,6 +204,42 @@ class DurableBufferTest {
   }
 
   @Test
+  void recoveredBatch_olderThanTheSinksHorizon_droppedNotDeliveredAgain() throws Exception {
+    Store store = new Store();
+    store.failing.set(true);
+    StatBuffer<String> buffer = builder().buildBatched(store);
+    buffer.increment("a", 3);
+    clock.advance(Duration.ofSeconds(1)); // handed over; the call fails
+    store.dead.set(true);
+    buffer.crashForTests();
+    Thread.sleep(20); // the record's wall-clock age passes the horizon below
+
+    Store forgetful = new Store();
+    List<Exception> drops = new CopyOnWriteArrayList<>();
+    BatchFlushHandler<String> sink = new BatchFlushHandler<>() {
+      @Override
+      public void flush(FlushBatch<String> batch) throws Exception {
+        forgetful.flush(batch);
+      }
+
+      @Override
+      public void onDrop(FlushBatch<String> batch, Exception cause) {
+        drops.add(cause);
+      }
+
+      @Override
+      public java.util.Optional<Duration> idempotencyHorizon() {
+        return java.util.Optional.of(Duration.ofMillis(10));
+      }
+    };
+    StatBuffer<String> next = builder().buildBatched(sink);
+    next.close();
+    assertThat(forgetful.calls).isEmpty();
+    assertThat(drops).singleElement().isInstanceOf(RetryHorizonException.class);
+    assertThat(next.stats().droppedSum()).isEqualTo(3);
+  }
+
+  @Test
   void closeOutOfTime_keepsCountsInTheDirectory_notOnDrop_nextStartDelivers() {
     Store store = new Store();
     store.failing.set(true);
