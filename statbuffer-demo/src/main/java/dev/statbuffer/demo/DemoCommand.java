@@ -4,6 +4,7 @@ import dev.statbuffer.BufferStats;
 import dev.statbuffer.StatBuffer;
 import java.io.IOException;
 import java.io.PrintWriter;
+import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.SecureRandom;
@@ -190,6 +191,14 @@ public final class DemoCommand implements Callable<Integer> {
           + " Default: a new one each run.")
   Long seed;
 
+  @Option(names = "--durable", paramLabel = "DIR",
+      description = "Make the buffer durable, its counts kept in files in DIR (and the demo's"
+          + " own counts and the run id with them): kill the demo with SIGKILL at any moment and"
+          + " start it again on DIR (with the same --store, --url or --data, and --keys), and it"
+          + " continues the run, delivers what the killed process had accepted, and verifies the"
+          + " totals of all the run's starts.")
+  Path durable;
+
   @Option(names = "--json",
       description = "Also print the summary as one JSON object, on the last line of output.")
   boolean json;
@@ -307,30 +316,15 @@ public final class DemoCommand implements Callable<Integer> {
   }
 
   private int run(PrintWriter out, PrintWriter err, StopSignal stop) throws Exception {
-    String runId = newRunId();
-    String target = url;
-    if (target == null) {
-      Path dataDir = data.toAbsolutePath().normalize();
-      if (store == Store.H2 || store == Store.SQLITE) {
-        try {
-          Files.createDirectories(dataDir);
-        } catch (IOException e) {
-          err.println("statbuffer-demo: cannot create the --data directory " + dataDir + ": "
-              + e);
-          return NOT_VERIFIED;
-        }
-      }
-      target = defaultUrl(store, dataDir);
+    String target = target(err);
+    DurableRun durableRun = (target != null && durable != null) ? openDurable(target, err) : null;
+    if (target == null || (durable != null && durableRun == null)) {
+      return NOT_VERIFIED;
     }
-    long seedValue = (seed != null) ? seed : new SecureRandom().nextLong();
-    try (DemoStore demoStore = storeDecorator.apply(openStore(target, runId))) {
-      out.printf(Locale.ROOT, "StatBuffer demo: %d thread%s, %,d pages (Zipf %s), flush interval"
-              + " %s, %s%n",
-          threads, (threads == 1) ? "" : "s", keys, zipf, DurationConverter.format(interval),
-          (increments != null) ? String.format(Locale.ROOT, "%,d increments", increments)
-              : "for " + DurationConverter.format(duration()));
-      out.println("Store: " + demoStore.describe());
-      out.flush();
+    String runId = (durableRun != null) ? durableRun.runId() : newRunId();
+    try (DurableRun closing = durableRun;
+        DemoStore demoStore = storeDecorator.apply(openStore(target, runId))) {
+      printHeader(out, demoStore, durableRun);
       try {
         demoStore.prepare();
       } catch (Exception e) {
@@ -339,157 +333,176 @@ public final class DemoCommand implements Callable<Integer> {
         err.println(hint(store));
         return NOT_VERIFIED;
       }
-
-      String[] pages = new String[keys];
-      for (int i = 0; i < keys; i++) {
-        pages[i] = "/page/" + i;
-      }
-      Traffic traffic = new Traffic(pages, new ZipfSampler(keys, zipf), threads,
-          (increments != null) ? increments : -1, seedValue);
-      traffic.prepare();
-
-      StatBuffer<String> buffer = StatBuffer.newBuilder()
-          .name("demo")
-          .interval(interval)
-          .shutdownHook(false) // the demo closes it itself, also on Ctrl-C (see StopSignal)
-          .buildBatched(demoStore.sink());
-      Progress progress = new Progress(out, terminal, traffic, buffer, demoStore);
-      if (terminal) {
-        out.println("Press Ctrl-C to stop early: the buffer is dumped and verified all the same.");
-      }
-      long started = System.nanoTime();
-      progress.start(started);
-      if (!stop.signalled()) {
-        traffic.start(buffer, stop::requestStop);
-        stop.awaitStop((increments != null) ? -1 : duration().toNanos());
-      }
-      traffic.stop();
-      traffic.join();
-      long stopped = System.nanoTime();
-      buffer.close();
-      long closed = System.nanoTime();
-      progress.stop();
-      if (stop.signalled()) {
-        out.printf(Locale.ROOT, "Stopped by a signal after %.1f s: the buffer was dumped.%n",
-            (stopped - started) / 1e9);
-      }
-
-      long[] expected = traffic.expectedCounts();
-      List<String> allPages = Arrays.asList(pages);
-      Verification verification = verify(demoStore, allPages, expected, err);
-      BufferStats stats = buffer.stats();
-      DemoStore.Counters counters = demoStore.counters();
-      long accepted = 0;
-      long distinct = 0;
-      for (long count : expected) {
-        accepted += count;
-        distinct += (count != 0) ? 1 : 0;
-      }
-      boolean verified = verification.ok && stats.droppedSum() == 0
-          && stats.deliveredSum() == accepted && traffic.refused() == 0;
-      Summary summary = new Summary(store.option, runId, threads, keys, zipf, accepted, distinct,
-          counters.writes(), demoStore.writeUnit(), counters.batches(), counters.rows(),
-          (stopped - started) / 1e9, (closed - stopped) / 1e9, verified,
-          verification.mismatches, stats.droppedSum(), stop.signalled());
-      printSummary(out, summary, verification, stats, traffic.refused());
-      if (json) {
-        out.println(summary.toJson());
-      }
-      out.flush();
-      return verified ? VERIFIED : NOT_VERIFIED;
+      return count(out, err, stop, demoStore, durableRun, runId);
     }
+  }
+
+  /** The store's URL: {@code --url}, or the default (creating the --data directory); or null. */
+  private String target(PrintWriter err) {
+    if (url != null) {
+      return url;
+    }
+    Path dataDir = data.toAbsolutePath().normalize();
+    if (store == Store.H2 || store == Store.SQLITE) {
+      try {
+        Files.createDirectories(dataDir);
+      } catch (IOException e) {
+        err.println("statbuffer-demo: cannot create the --data directory " + dataDir + ": " + e);
+        return null;
+      }
+    }
+    return defaultUrl(store, dataDir);
+  }
+
+  /**
+   * Opens the {@code --durable} directory; null (after saying why) if it cannot be used.
+   *
+   * @throws ParameterException if the options differ from those of the run it holds
+   */
+  private DurableRun openDurable(String target, PrintWriter err) {
+    try {
+      return DurableRun.open(durable, store.option, target, keys, newRunId());
+    } catch (DurableRun.Mismatch e) {
+      throw new ParameterException(spec.commandLine(), "Invalid value for option '" + e.option
+          + "' with --durable " + durable + ": " + e.getMessage());
+    } catch (IOException | RuntimeException e) {
+      err.println("statbuffer-demo: cannot use the --durable directory " + durable + ": "
+          + rootMessage(e));
+      return null;
+    }
+  }
+
+  private void printHeader(PrintWriter out, DemoStore demoStore, DurableRun durableRun) {
+    out.printf(Locale.ROOT, "StatBuffer demo: %d thread%s, %,d pages (Zipf %s), flush interval"
+            + " %s, %s%n",
+        threads, (threads == 1) ? "" : "s", keys, zipf, DurationConverter.format(interval),
+        (increments != null) ? String.format(Locale.ROOT, "%,d increments", increments)
+            : "for " + DurationConverter.format(duration()));
+    out.println("Store: " + demoStore.describe());
+    if (durableRun != null) {
+      out.println(durableRun.describe());
+    }
+    out.flush();
+  }
+
+  /** Runs the traffic into a new buffer, closes it, verifies and prints the summary. */
+  private int count(PrintWriter out, PrintWriter err, StopSignal stop, DemoStore demoStore,
+      DurableRun durableRun, String runId) throws Exception {
+    String[] pages = new String[keys];
+    for (int i = 0; i < keys; i++) {
+      pages[i] = "/page/" + i;
+    }
+    Traffic traffic = new Traffic(pages, new ZipfSampler(keys, zipf), threads,
+        (increments != null) ? increments : -1,
+        (seed != null) ? seed : new SecureRandom().nextLong());
+    traffic.prepare();
+    StatBuffer<String> buffer = newBuffer(out, err, demoStore, durableRun, traffic);
+    if (buffer == null) {
+      return NOT_VERIFIED;
+    }
+    Timing timing = runTraffic(out, stop, traffic, buffer, demoStore, durableRun);
+    Verification verification = Verification.of(demoStore, Arrays.asList(pages),
+        (durableRun != null) ? durableRun.totals(traffic.expectedCounts())
+            : traffic.expectedCounts(),
+        (durableRun != null) ? durableRun.expected().inFlight() : null, err);
+    Summary summary = summary(runId, traffic, buffer.stats(), demoStore, timing, verification,
+        stop.signalled(), durableRun);
+    SummaryPrinter.print(out, summary, verification, buffer.stats(), traffic.refused());
+    if (json) {
+      out.println(summary.toJson());
+    }
+    out.flush();
+    return summary.verified() ? VERIFIED : NOT_VERIFIED;
+  }
+
+  /**
+   * Builds the buffer. A durable one first gets the traffic's columns in the demo's counts file,
+   * then takes up what a killed start left, and says how much; null (after saying why) if its
+   * files cannot be used.
+   */
+  private StatBuffer<String> newBuffer(PrintWriter out, PrintWriter err, DemoStore demoStore,
+      DurableRun durableRun, Traffic traffic) throws IOException {
+    StatBuffer.Builder builder = StatBuffer.newBuilder()
+        .name("demo")
+        .interval(interval)
+        .shutdownHook(false); // the demo closes it itself, also on Ctrl-C (see StopSignal)
+    if (durableRun == null) {
+      return builder.buildBatched(demoStore.sink());
+    }
+    traffic.recordTo(durableRun.expected().addColumns(threads));
+    StatBuffer<String> buffer;
+    try {
+      buffer = durableRun.build(builder, demoStore.sink());
+    } catch (IllegalStateException | UncheckedIOException e) {
+      err.println("statbuffer-demo: cannot use the durable buffer: " + rootMessage(e));
+      return null;
+    }
+    out.println(durableRun.recovered(buffer.stats().recoveredSum()));
+    return buffer;
+  }
+
+  /** When the traffic started and stopped, and when the buffer was closed (nanoTime). */
+  private record Timing(long started, long stopped, long closed) {}
+
+  /** Runs the traffic until it is done, the time is up or a signal came; closes the buffer. */
+  private Timing runTraffic(PrintWriter out, StopSignal stop, Traffic traffic,
+      StatBuffer<String> buffer, DemoStore demoStore, DurableRun durableRun) throws Exception {
+    Progress progress = new Progress(out, terminal, traffic, buffer, demoStore);
+    if (terminal) {
+      out.println("Press Ctrl-C to stop early: the buffer is dumped and verified all the same.");
+    }
+    long started = System.nanoTime();
+    progress.start(started);
+    if (!stop.signalled()) {
+      traffic.start(buffer, stop::requestStop);
+      if (durableRun != null) {
+        out.println(durableRun.counting());
+        out.flush();
+      }
+      stop.awaitStop((increments != null) ? -1 : duration().toNanos());
+    }
+    traffic.stop();
+    traffic.join();
+    long stopped = System.nanoTime();
+    buffer.close();
+    long closed = System.nanoTime();
+    progress.stop();
+    if (stop.signalled()) {
+      out.printf(Locale.ROOT, "Stopped by a signal after %.1f s: the buffer was dumped.%n",
+          (stopped - started) / 1e9);
+    }
+    return new Timing(started, stopped, closed);
+  }
+
+  /**
+   * The run's summary. Verified when every stored total equals the demo's count, and the buffer
+   * delivered exactly what it accepted (and, when durable, what it recovered), dropping, keeping
+   * and refusing nothing.
+   */
+  private Summary summary(String runId, Traffic traffic, BufferStats stats, DemoStore demoStore,
+      Timing timing, Verification verification, boolean signalled, DurableRun durableRun) {
+    long[] counted = traffic.expectedCounts();
+    long accepted = 0;
+    long distinct = 0;
+    for (long count : counted) {
+      accepted += count;
+      distinct += (count != 0) ? 1 : 0;
+    }
+    boolean verified = verification.ok && stats.droppedSum() == 0 && stats.keptSum() == 0
+        && stats.deliveredSum() == accepted + stats.recoveredSum() && traffic.refused() == 0;
+    Summary.Durable durableSummary = (durableRun == null) ? null
+        : new Summary.Durable(durableRun.dir().toString(), durableRun.start(),
+            stats.recoveredSum(), stats.keptSum(), durableRun.earlierSum(),
+            durableRun.inFlightSum(), verification.inFlightStored);
+    DemoStore.Counters counters = demoStore.counters();
+    return new Summary(store.option, runId, threads, keys, zipf, accepted, distinct,
+        counters.writes(), demoStore.writeUnit(), counters.batches(), counters.rows(),
+        (timing.stopped() - timing.started()) / 1e9, (timing.closed() - timing.stopped()) / 1e9,
+        verified, verification.mismatches, stats.droppedSum(), signalled, durableSummary);
   }
 
   private Duration duration() {
     return (duration != null) ? duration : DEFAULT_DURATION;
-  }
-
-  /** The outcome of reading the totals back. */
-  private static final class Verification {
-    boolean ok;
-    long compared;
-    long mismatches;
-    final List<String> examples = new ArrayList<>();
-    String error;
-  }
-
-  private static Verification verify(DemoStore store, List<String> pages, long[] expected,
-      PrintWriter err) {
-    Verification v = new Verification();
-    Map<String, Long> totals;
-    try {
-      totals = store.readTotals(pages);
-    } catch (Exception e) {
-      v.error = rootMessage(e);
-      err.println("statbuffer-demo: cannot read the totals back: " + v.error);
-      return v;
-    }
-    for (int i = 0; i < expected.length; i++) {
-      Long stored = totals.remove(pages.get(i));
-      long counted = expected[i];
-      if (stored == null && counted == 0) {
-        continue;
-      }
-      v.compared++;
-      if (stored == null || stored != counted) {
-        v.mismatches++;
-        if (v.examples.size() < 5) {
-          v.examples.add(pages.get(i) + ": stored " + stored + ", counted " + counted);
-        }
-      }
-    }
-    for (Map.Entry<String, Long> extra : totals.entrySet()) { // keys the demo never drew
-      v.mismatches++;
-      if (v.examples.size() < 5) {
-        v.examples.add(extra.getKey() + ": stored " + extra.getValue() + ", never counted");
-      }
-    }
-    v.ok = v.mismatches == 0;
-    return v;
-  }
-
-  private static void printSummary(PrintWriter out, Summary s, Verification v,
-      BufferStats stats, long refused) {
-    out.println();
-    out.println("Summary (" + s.store() + ", run " + s.run() + ")");
-    out.printf(Locale.ROOT, "  increments accepted   %,d in %.1f s (%,.0f/s on %d thread%s)%n",
-        s.increments(), s.seconds(), s.incrementsPerSecond(), s.threads(),
-        (s.threads() == 1) ? "" : "s");
-    out.printf(Locale.ROOT, "  distinct keys         %,d of %,d pages%n", s.keys(),
-        s.keySpace());
-    out.printf(Locale.ROOT, "  store writes          %,d %s: %,d batches, %,d rows"
-            + " (closing the buffer took %.2f s)%n",
-        s.storeWrites(), s.writeUnit(), s.batches(), s.rowsWritten(), s.dumpSeconds());
-    out.printf(Locale.ROOT, "  increments per write  %,.1f (without a buffer: one write per"
-            + " increment, %,d writes)%n",
-        s.incrementsPerWrite(), s.increments());
-    if (s.verified()) {
-      out.printf(Locale.ROOT, "  verified              yes: the %,d totals read back from the"
-          + " store equal the demo's counts%n", v.compared);
-      return;
-    }
-    out.println("  verified              NO");
-    if (v.error != null) {
-      out.println("    the totals could not be read back: " + v.error);
-    }
-    if (v.mismatches > 0) {
-      out.printf(Locale.ROOT, "    %,d of %,d keys differ, such as:%n", v.mismatches,
-          v.compared);
-      for (String example : v.examples) {
-        out.println("      " + example);
-      }
-    }
-    if (stats.droppedSum() != 0) {
-      out.printf(Locale.ROOT, "    the buffer dropped %,d increments it could not deliver%n",
-          stats.droppedSum());
-    }
-    if (stats.deliveredSum() != s.increments()) {
-      out.printf(Locale.ROOT, "    the buffer delivered %,d increments of %,d accepted%n",
-          stats.deliveredSum(), s.increments());
-    }
-    if (refused != 0) {
-      out.printf(Locale.ROOT, "    the buffer refused %,d increments%n", refused);
-    }
   }
 
   private DemoStore openStore(String target, String runId) {
@@ -500,7 +513,8 @@ public final class DemoCommand implements Callable<Integer> {
         // One connection: two H2 MERGEs inserting the same new key at once can fail with a
         // unique-key violation (the sink's retry then succeeds, but logs a warning); embedded in
         // this JVM, H2 gains little from a second connection anyway.
-        return new JdbcDemoStore(store.label, h2Url(target), properties, 1, runId);
+        return new JdbcDemoStore(store.label, h2Url(target, durable != null), properties, 1,
+            runId);
       case SQLITE:
         // One writer at a time is all SQLite allows; WAL lets the verification read alongside.
         properties.setProperty("journal_mode", "WAL");
@@ -518,15 +532,17 @@ public final class DemoCommand implements Callable<Integer> {
 
   /**
    * H2 must not close the database in its own shutdown hook: on Ctrl-C the demo still writes and
-   * verifies after the JVM's shutdown has begun.
+   * verifies after the JVM's shutdown has begun. With {@code --durable}, an embedded H2 must also
+   * write each commit to its file at once ({@code WRITE_DELAY=0}): by default it writes commits
+   * up to half a second later, so a SIGKILL would lose batches the sink had acknowledged.
    */
-  private static String h2Url(String url) {
+  private static String h2Url(String url, boolean durable) {
     String upper = url.toUpperCase(Locale.ROOT);
-    boolean remote = upper.startsWith("JDBC:H2:TCP:") || upper.startsWith("JDBC:H2:SSL:");
-    if (remote || upper.contains("DB_CLOSE_ON_EXIT")) {
+    if (upper.startsWith("JDBC:H2:TCP:") || upper.startsWith("JDBC:H2:SSL:")) {
       return url;
     }
-    return url + ";DB_CLOSE_ON_EXIT=FALSE";
+    String embedded = upper.contains("DB_CLOSE_ON_EXIT") ? url : url + ";DB_CLOSE_ON_EXIT=FALSE";
+    return (durable && !upper.contains("WRITE_DELAY")) ? embedded + ";WRITE_DELAY=0" : embedded;
   }
 
   /**
@@ -569,7 +585,7 @@ public final class DemoCommand implements Callable<Integer> {
     }
   }
 
-  private static String rootMessage(Throwable e) {
+  static String rootMessage(Throwable e) {
     Throwable root = e;
     StringBuilder message = new StringBuilder(String.valueOf(e.getMessage()));
     while (root.getCause() != null && root.getCause() != root) {

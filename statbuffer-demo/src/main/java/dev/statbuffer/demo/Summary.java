@@ -1,5 +1,6 @@
 package dev.statbuffer.demo;
 
+import java.io.PrintWriter;
 import java.util.Locale;
 
 /**
@@ -24,11 +25,58 @@ import java.util.Locale;
  *     never wrote)
  * @param dropped the sum of counts the buffer gave up on (should be 0)
  * @param interrupted whether the run was stopped by a signal (Ctrl-C)
+ * @param durable with {@code --durable}, what the earlier starts of the run did; else null
  */
 record Summary(String store, String run, int threads, int keySpace, double zipf,
     long increments, long keys, long storeWrites, String writeUnit, long batches,
     long rowsWritten, double seconds, double dumpSeconds, boolean verified, long mismatches,
-    long dropped, boolean interrupted) {
+    long dropped, boolean interrupted, Durable durable) {
+
+  /**
+   * A start of a durable run ({@code --durable}).
+   *
+   * @param directory the {@code --durable} directory
+   * @param start this start's number, 1 for the first
+   * @param recovered what the buffer took up at start: counts a killed start had accepted and
+   *     not delivered
+   * @param kept what close() could not deliver and left in the directory (should be 0)
+   * @param earlierIncrements what the earlier starts counted
+   * @param inFlight increments in flight when an earlier start was killed (each may or may not
+   *     have reached the buffer)
+   * @param inFlightStored how many of them the store has
+   */
+  record Durable(String directory, int start, long recovered, long kept,
+      long earlierIncrements, long inFlight, long inFlightStored) {
+
+    /** Prints the summary's lines about the run's starts. */
+    void print(PrintWriter out, long increments) {
+      out.printf(Locale.ROOT, "  durable               start %d in %s: recovered %,d counts at"
+          + " start%n", start, directory, recovered);
+      out.printf(Locale.ROOT, "  over all starts       %,d increments accepted (%,d by earlier"
+          + " starts)%n", earlierIncrements + increments, earlierIncrements);
+    }
+
+    /** What the verified line adds. */
+    String verifiedNote() {
+      String note = " over all starts";
+      if (inFlight == 0) {
+        return note;
+      }
+      return note + String.format(Locale.ROOT, " (of %d increment%s in flight when a start was"
+          + " killed, %d reached the buffer)", inFlight, (inFlight == 1) ? "" : "s",
+          inFlightStored);
+    }
+
+    private void appendJson(StringBuilder json, long increments) {
+      json.append(",\"durable\":").append(quote(directory))
+          .append(",\"start\":").append(start)
+          .append(",\"recovered\":").append(recovered)
+          .append(",\"kept\":").append(kept)
+          .append(",\"totalIncrements\":").append(earlierIncrements + increments)
+          .append(",\"inFlight\":").append(inFlight)
+          .append(",\"inFlightStored\":").append(inFlightStored);
+    }
+  }
 
   /**
    * Increments per second of traffic.
@@ -54,7 +102,7 @@ record Summary(String store, String run, int threads, int keySpace, double zipf,
    * @return a JSON object
    */
   String toJson() {
-    return new StringBuilder(400).append('{')
+    StringBuilder json = new StringBuilder(600).append('{')
         .append("\"store\":").append(quote(store))
         .append(",\"run\":").append(quote(run))
         .append(",\"threads\":").append(threads)
@@ -73,8 +121,11 @@ record Summary(String store, String run, int threads, int keySpace, double zipf,
         .append(",\"verified\":").append(verified)
         .append(",\"mismatches\":").append(mismatches)
         .append(",\"dropped\":").append(dropped)
-        .append(",\"interrupted\":").append(interrupted)
-        .append('}').toString();
+        .append(",\"interrupted\":").append(interrupted);
+    if (durable != null) {
+      durable.appendJson(json, increments);
+    }
+    return json.append('}').toString();
   }
 
   private static String number(double value) {

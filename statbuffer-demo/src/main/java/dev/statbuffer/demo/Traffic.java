@@ -15,14 +15,17 @@ import java.util.concurrent.atomic.AtomicLong;
  * so a seed reproduces the traffic), and the page names are built once. The hot loop then replays
  * the table: an array read, {@code buffer.increment(key)} and a plain {@code counts[index]++} in
  * the thread's own array, so the measurement is of the buffer, not of the sampler or of
- * {@code String} building. Every {@value #CHUNK} increments a thread publishes its running total
- * ({@code setRelease}, read by the progress line) and checks the stop flag.
+ * {@code String} building. With {@code --durable} ({@link #recordTo}) each increment also writes
+ * two longs to the thread's column of the demo's mapped counts file, around the increment, so
+ * that the counts survive a SIGKILL. Every {@value #CHUNK} increments a thread publishes its
+ * running total ({@code setRelease}, read by the progress line) and checks the stop flag.
  *
- * <p>Who calls what: one thread calls {@link #prepare}, {@link #start}, {@link #stop},
- * {@link #join} and {@link #expectedCounts} in that order; {@link #accepted()} may be called from
- * any thread at any time (it is a racy, monotonic snapshot: each worker's total is at most
- * {@value #CHUNK} behind). {@link #join} establishes happens-before with everything the workers
- * wrote, so {@link #expectedCounts} reads their arrays without further synchronisation.
+ * <p>Who calls what: one thread calls {@link #prepare}, {@link #recordTo} (if at all),
+ * {@link #start}, {@link #stop}, {@link #join} and {@link #expectedCounts} in that order;
+ * {@link #accepted()} may be called from any thread at any time (it is a racy, monotonic
+ * snapshot: each worker's total is at most {@value #CHUNK} behind). {@link #join} establishes
+ * happens-before with everything the workers wrote, so {@link #expectedCounts} reads their arrays
+ * without further synchronisation.
  */
 final class Traffic {
   /** Pre-drawn indices per thread (a power of two). */
@@ -71,6 +74,19 @@ final class Traffic {
       sampler.fill(random, worker.table);
       worker.position = random.nextInt(TABLE_SIZE);
       worker.counts = new long[keys.length];
+    }
+  }
+
+  /**
+   * Makes every thread also write its counts to a column of the demo's counts file, as each
+   * increment is accepted (for {@code --durable}; see {@link ExpectedTotals}). Call after
+   * {@link #prepare} and before {@link #start}.
+   *
+   * @param columns one per thread
+   */
+  void recordTo(ExpectedTotals.Column[] columns) {
+    for (int t = 0; t < threads; t++) {
+      workers[t].column = columns[t];
     }
   }
 
@@ -184,6 +200,8 @@ final class Traffic {
     int position;
     long[] counts;
     long refused;
+    /** Where the counts are recorded too (--durable), or null. */
+    ExpectedTotals.Column column;
     Thread thread;
     /** Published with setRelease every chunk; read with getAcquire by the progress line. */
     @SuppressWarnings("unused")
@@ -198,6 +216,7 @@ final class Traffic {
       final int[] table = this.table;
       final long[] counts = this.counts;
       final String[] keys = Traffic.this.keys;
+      final ExpectedTotals.Column column = this.column;
       final int mask = TABLE_SIZE - 1;
       int position = this.position;
       long done = 0;
@@ -207,7 +226,9 @@ final class Traffic {
         for (long i = 0; i < chunk; i++) {
           int index = table[position];
           position = (position + 1) & mask;
-          if (buffer.increment(keys[index])) {
+          boolean accepted = (column == null) ? buffer.increment(keys[index])
+              : column.increment(buffer, keys[index], index, counts[index]);
+          if (accepted) {
             counts[index]++;
             done++;
           } else {
