@@ -22,8 +22,8 @@ import java.util.stream.Stream;
 /**
  * A throw-away Redis Cluster on loopback ports, for tests and benchmarks: three masters without
  * replicas by default, or masters with replicas ({@link #start(int, int, Duration)}), whose
- * nodes a test can kill ({@link #kill}) or freeze ({@link #freeze}). Needs {@code redis-server}
- * and {@code redis-cli} on the {@code PATH}.
+ * nodes a test can kill ({@link #kill}), start again as replicas ({@link #restart}) or freeze
+ * ({@link #freeze}). Needs {@code redis-server} and {@code redis-cli} on the {@code PATH}.
  *
  * <pre>{@code
  * try (RedisTestCluster cluster = RedisTestCluster.start()) {
@@ -34,7 +34,8 @@ import java.util.stream.Stream;
  * }</pre>
  *
  * <p>Each node runs {@code redis-server --cluster-enabled yes --port P --cluster-config-file
- * <dir>/nodes-P.conf --dir <dir> --save "" --appendonly no --bind 127.0.0.1} in a fresh temporary
+ * <dir>/nodes-P.conf --dir <dir> --save "" --appendonly no --repl-diskless-sync-delay 0
+ * --bind 127.0.0.1} (and {@code --cluster-node-timeout}) in a fresh temporary
  * directory; {@code redis-cli --cluster create ... --cluster-yes} joins them, and {@link #start}
  * returns once every node reports {@code cluster_state:ok}. {@link #close()} stops the processes
  * and deletes the directory; a JVM shutdown hook does the same if the JVM exits first, so no
@@ -46,6 +47,7 @@ import java.util.stream.Stream;
  */
 public final class RedisTestCluster implements AutoCloseable {
   private static final Duration STARTUP = Duration.ofSeconds(30);
+  private static final int SLOTS = 16_384;
 
   private final Path dir;
   private final List<Integer> ports;
@@ -89,8 +91,9 @@ public final class RedisTestCluster implements AutoCloseable {
 
   /**
    * Starts a cluster of {@code masters} masters with {@code replicasPerMaster} replicas each, and
-   * returns once every node reports {@code cluster_state:ok} and every replica's link to its
-   * master is up. A master that dies is failed over after about {@code nodeTimeout}.
+   * returns once every node reports {@code cluster_state:ok}, every replica's link to its
+   * master is up and every node sees every replica as one. A master that dies is failed over
+   * after about {@code nodeTimeout}.
    *
    * @param masters the number of masters, at least 3
    * @param replicasPerMaster replicas of each master, at least 0
@@ -172,20 +175,9 @@ public final class RedisTestCluster implements AutoCloseable {
 
   private void launch() throws IOException, InterruptedException {
     for (int port : ports) {
-      Path log = dir.resolve("redis-" + port + ".log");
-      ProcessBuilder builder = new ProcessBuilder("redis-server",
-          "--cluster-enabled", "yes",
-          "--port", Integer.toString(port),
-          "--cluster-config-file", dir.resolve("nodes-" + port + ".conf").toString(),
-          "--dir", dir.toString(),
-          "--save", "",
-          "--appendonly", "no",
-          "--cluster-node-timeout", Long.toString(nodeTimeout.toMillis()),
-          "--bind", "127.0.0.1")
-          .redirectErrorStream(true)
-          .redirectOutput(log.toFile());
+      Process process = startNode(port);
       synchronized (this) {
-        processes.add(builder.start());
+        processes.add(process);
       }
     }
     long deadline = System.nanoTime() + STARTUP.toNanos();
@@ -208,12 +200,39 @@ public final class RedisTestCluster implements AutoCloseable {
       waitUntil(deadline, "node " + port + " to see every node",
           () -> cli(port, "cluster", "nodes").lines().count() == ports.size());
     }
+    long replicaCount = ports.size() - ports.size() / (1 + replicas);
     for (int port : ports) {
       waitUntil(deadline, "replica " + port + " to sync", () -> {
         String info = cli(port, "info", "replication");
         return info.contains("role:master") || info.contains("master_link_status:up");
       });
+      // A replica's role reaches the other nodes by gossip, and a client's topology (which the
+      // sink's WAIT follows) may come from any of them.
+      waitUntil(deadline, "node " + port + " to see every replica", () -> cli(port, "cluster",
+          "nodes").lines().filter(line -> line.split(" ")[2].contains("slave")).count()
+          == replicaCount);
     }
+  }
+
+  /**
+   * Starts {@code redis-server} for the node on {@code port}, with its own cluster config file
+   * (kept across a {@link #restart}) and its log appended to {@code redis-<port>.log}.
+   */
+  private Process startNode(int port) throws IOException {
+    Path log = dir.resolve("redis-" + port + ".log");
+    return new ProcessBuilder("redis-server",
+        "--cluster-enabled", "yes",
+        "--port", Integer.toString(port),
+        "--cluster-config-file", dir.resolve("nodes-" + port + ".conf").toString(),
+        "--dir", dir.toString(),
+        "--save", "",
+        "--appendonly", "no",
+        "--repl-diskless-sync-delay", "0", // a (re)started replica syncs at once, not after 5 s
+        "--cluster-node-timeout", Long.toString(nodeTimeout.toMillis()),
+        "--bind", "127.0.0.1")
+        .redirectErrorStream(true)
+        .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))
+        .start();
   }
 
   /**
@@ -262,6 +281,144 @@ public final class RedisTestCluster implements AutoCloseable {
   }
 
   /**
+   * The port of a live replica of the master on {@code masterPort}, as that master's
+   * {@code CLUSTER NODES} says.
+   *
+   * @param masterPort a master's port
+   * @return a replica's port
+   * @throws IOException if the master does not answer
+   * @throws IllegalStateException if it has no live replica
+   */
+  public int replicaOf(int masterPort) throws IOException {
+    List<Integer> replicas = replicasOf(masterPort);
+    if (replicas.isEmpty()) {
+      throw new IllegalStateException("no live replica of " + masterPort + " in\n"
+          + cli(masterPort, "cluster", "nodes"));
+    }
+    return replicas.get(0);
+  }
+
+  /**
+   * Whether a live replica of the master on {@code masterPort} has its link to it up (it has
+   * synced and follows the replication stream).
+   *
+   * @param masterPort a master's port
+   * @return whether such a replica exists
+   * @throws IOException if a node does not answer
+   */
+  public boolean hasSyncedReplica(int masterPort) throws IOException {
+    for (int replica : replicasOf(masterPort)) {
+      if (cli(replica, "info", "replication").contains("master_link_status:up")) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /**
+   * Whether the node on {@code port} serves slots, as its own {@code CLUSTER NODES} says.
+   *
+   * @param port a node's port
+   * @return whether it is a master with slots
+   * @throws IOException if the node does not answer
+   */
+  public boolean servesSlots(int port) throws IOException {
+    return cli(port, "cluster", "nodes").lines().map(line -> line.split(" "))
+        .anyMatch(fields -> fields.length > 8 && fields[2].contains("myself")
+            && fields[2].contains("master"));
+  }
+
+  /** The live replicas of the master on {@code masterPort}, as its CLUSTER NODES says. */
+  private List<Integer> replicasOf(int masterPort) throws IOException {
+    String nodes = cli(masterPort, "cluster", "nodes");
+    String masterId = null;
+    for (String line : nodes.split("\n")) {
+      if (line.contains("myself")) {
+        masterId = line.split(" ")[0];
+      }
+    }
+    List<Integer> replicas = new ArrayList<>();
+    for (String line : nodes.split("\n")) {
+      String[] fields = line.split(" ");
+      if (fields.length > 3 && fields[3].equals(masterId) && !fields[2].contains("fail")) {
+        replicas.add(port(fields[1]));
+      }
+    }
+    return replicas;
+  }
+
+  /**
+   * Starts again the node on {@code port} after {@link #kill}, with its cluster config (its
+   * node id) but without data (no persistence), and waits until it is back as a replica: a
+   * killed master whose replica was promoted ({@link #awaitFailover}) rejoins as a replica of
+   * that node. Returns once it is a replica whose link to its master is up and every live node
+   * sees it as a replica that is not failing.
+   *
+   * @param port the killed node's port
+   * @param limit how long to wait
+   * @throws IOException if the process cannot be started
+   * @throws IllegalStateException if the node is still running, or not back in time
+   * @throws InterruptedException if interrupted
+   */
+  public void restart(int port, Duration limit) throws IOException, InterruptedException {
+    synchronized (this) {
+      int index = ports.indexOf(port);
+      if (closed || processes.get(index).isAlive()) {
+        throw new IllegalStateException("node " + port + " is running, or the cluster closed");
+      }
+      processes.set(index, startNode(port));
+    }
+    long deadline = System.nanoTime() + limit.toNanos();
+    waitUntil(deadline, "restarted node " + port + " to accept connections",
+        () -> accepts(port));
+    waitUntil(deadline, "restarted node " + port + " to sync as a replica", () -> {
+      String info = cli(port, "info", "replication");
+      return info.contains("role:slave") && info.contains("master_link_status:up");
+    });
+    for (int i = 0; i < ports.size(); i++) {
+      int other = ports.get(i);
+      if (alive(i)) {
+        waitUntil(deadline, "node " + other + " to see restarted node " + port + " as a live"
+            + " replica", () -> cli(other, "cluster", "nodes").lines().map(line -> line.split(" "))
+                .anyMatch(fields -> fields.length > 2 && port(fields[1]) == port
+                    && fields[2].contains("slave") && !fields[2].contains("fail")));
+      }
+    }
+  }
+
+  private synchronized boolean alive(int index) {
+    return processes.get(index).isAlive();
+  }
+
+  /** The port of a {@code CLUSTER NODES} address, {@code ip:port@cport}. */
+  private static int port(String address) {
+    String hostPort = address.substring(0, address.indexOf('@'));
+    return Integer.parseInt(hostPort.substring(hostPort.lastIndexOf(':') + 1));
+  }
+
+  /**
+   * The last {@code lines} lines of every node's log, for a failure message.
+   *
+   * @param lines how many lines of each log
+   * @return the logs, each under a header naming its node
+   */
+  public String logTails(int lines) {
+    StringBuilder text = new StringBuilder();
+    for (int port : ports) {
+      text.append("--- redis-").append(port).append(".log\n");
+      try {
+        List<String> log = Files.readAllLines(dir.resolve("redis-" + port + ".log"),
+            StandardCharsets.UTF_8);
+        log.subList(Math.max(0, log.size() - lines), log.size())
+            .forEach(line -> text.append(line).append('\n'));
+      } catch (IOException | UncheckedIOException e) {
+        text.append("(unreadable: ").append(e).append(")\n");
+      }
+    }
+    return text.toString();
+  }
+
+  /**
    * Stops ({@code SIGSTOP}) or resumes ({@code SIGCONT}) the node on {@code port}: a frozen node
    * keeps its connections open and answers nothing, its replication included.
    *
@@ -275,8 +432,9 @@ public final class RedisTestCluster implements AutoCloseable {
   }
 
   /**
-   * Waits until every live node reports {@code cluster_state:ok} and a master serves every slot
-   * that {@code deadPort} served (after {@link #kill}, its replica's promotion).
+   * Waits until every live node reports {@code cluster_state:ok} and, in its own view, a master
+   * that is not failing or suspected serves every slot, {@code deadPort} none (after
+   * {@link #kill}, its replica's promotion).
    *
    * @param deadPort the killed master's port
    * @param limit how long to wait
@@ -287,10 +445,17 @@ public final class RedisTestCluster implements AutoCloseable {
     long deadline = System.nanoTime() + limit.toNanos();
     for (int i = 0; i < ports.size(); i++) {
       int port = ports.get(i);
-      if (port != deadPort && processes.get(i).isAlive()) {
+      if (port != deadPort && alive(i)) {
+        // In this node's own view: the dead node serves no slot, and every slot's master is
+        // neither failing nor suspected (cluster_slots_ok counts those slots).
         waitUntil(deadline, "node " + port + " to report cluster_state:ok after the failover",
-            () -> cli(port, "cluster", "info").contains("cluster_state:ok")
-                && !masterPorts().contains(deadPort));
+            () -> {
+              String info = cli(port, "cluster", "info");
+              return info.contains("cluster_state:ok")
+                  && info.contains("cluster_slots_ok:" + SLOTS)
+                  && cli(port, "cluster", "nodes").lines().map(line -> line.split(" "))
+                      .noneMatch(fields -> fields.length > 8 && port(fields[1]) == deadPort);
+            });
       }
     }
   }
