@@ -123,7 +123,9 @@ final class Delivery<K> {
 
   /** Takes its number out of its sender's unsettled set (its outcome is decided, no call runs). */
   void forgetNumber() {
-    if (unsettled != null && sequence > 0) {
+    // A kept delivery comes back at the next start under the same number: settledBelow must
+    // never pass it in this process.
+    if (unsettled != null && sequence > 0 && state != KEPT) {
       unsettled.remove(sequence);
     }
   }

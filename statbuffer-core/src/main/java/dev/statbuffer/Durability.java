@@ -37,7 +37,8 @@ import java.util.concurrent.locks.LockSupport;
  *   <li>frees the slots of cells that died, once their last count is in a record.
  * </ol>
  * A delivery settled (delivered or dropped) marks its record. Recovery, in the next process:
- * {@code H_true = max(H, hAfter of every unsettled record of the same slot incarnation)}: a
+ * {@code H_true} = the {@code hAfter} of the unsettled record of the slot's binding with the
+ * highest serial above the serial stored with {@code H}, else {@code H} (see {@link Recovery}): a
  * record whose {@code H} stores were lost still counts as taken, and a record settled had its
  * stores done before it could reach the handler. Every unsettled record is delivered again under
  * its own id and counts (a sink that applies an id once applies it once); {@code A - H_true} of
@@ -73,12 +74,14 @@ final class Durability<K> implements AutoCloseable {
   private final KeySlots slots;
   private final long storeId;
   private final AtomicBoolean refusingLogged = new AtomicBoolean();
-  private final AtomicBoolean journalFailureLogged = new AtomicBoolean();
   private final Thread syncer;
   private volatile boolean closed;
   /** Whether a hand-over could not be recorded: the key files must then stay. */
   private volatile boolean unrecorded;
   private volatile long refuseNewKeysUntil;
+  private volatile boolean refusingNewKeys;
+  /** The serial of the last take stored; written under the hand-over lock, read by binds. */
+  private volatile long serial;
 
   private Durability(String name, Spec<K> spec, FileChannel lockChannel, FileLock lock)
       throws IOException {
@@ -157,15 +160,17 @@ final class Durability<K> implements AutoCloseable {
    */
   DurableCell<K> newCell(K key, long dueTick, Ticker ticker) {
     byte[] bytes = encode(key);
-    if (ticker.read() - refuseNewKeysUntil < 0) {
+    if (refusingNewKeys && ticker.read() - refuseNewKeysUntil < 0) {
       return null;
     }
     try {
-      KeySlots.Binding binding = slots.bind(bytes);
+      KeySlots.Binding binding = slots.bind(bytes, serial);
+      refusingNewKeys = false;
       return new DurableCell<>(key, dueTick, binding.slots(), binding.offset(), binding.gen(),
           binding.ref());
-    } catch (IOException e) {
+    } catch (IOException | RuntimeException e) {
       refuseNewKeysUntil = ticker.read() + TimeUnit.SECONDS.toNanos(1);
+      refusingNewKeys = true;
       boolean first = refusingLogged.compareAndSet(false, true);
       LOGGER.log(first ? Level.ERROR : Level.DEBUG, "StatBuffer '" + name + "': cannot grow the "
           + "key file in " + directory + " (" + e.getMessage() + "); new keys are refused, "
@@ -201,8 +206,16 @@ final class Durability<K> implements AutoCloseable {
    * Records a delivery made under the hand-over lock, then stores each taken slot's {@code H}.
    * {@code marks} holds the take of every durable key in it (and of keys whose takes summed to
    * zero, which need only their {@code H}).
+   *
+   * <p>If the journal cannot be written (a full disk), the buffer degrades for the rest of the
+   * process: no record, no {@code H} store and no slot freed, ever again. The slots then keep
+   * every take since the failure as not handed over, so a kill delivers those counts again under
+   * new ids (at least once) and never loses them; a record written later would claim them taken.
    */
   void recorded(Delivery<K> delivery, Map<K, Mark<K>> marks) {
+    if (unrecorded) {
+      return;
+    }
     List<Journal.Entry> entries = new ArrayList<>(delivery.keys());
     for (Map.Entry<K, Long> count : delivery.counts().entrySet()) {
       Mark<K> mark = (marks != null) ? marks.get(count.getKey()) : null;
@@ -211,34 +224,46 @@ final class Durability<K> implements AutoCloseable {
               count.getValue(), mark.cell().ref, mark.cell().gen, mark.hAfter())
           : new Journal.Entry(encode(count.getKey()), count.getValue(), -1, 0, 0));
     }
+    long next = serial + 1;
     try {
-      delivery.record = journal.append(storeId, System.currentTimeMillis(), delivery.sender,
-          delivery.sequence, entries);
-    } catch (IOException e) {
-      // Delivered without a record, and the slots keep H: a kill before the next recorded
-      // hand-over of these keys delivers their counts again (never loses them).
+      delivery.record = journal.append(storeId, next, System.currentTimeMillis(),
+          delivery.sender, delivery.sequence, entries);
+    } catch (IOException | RuntimeException e) {
       unrecorded = true;
-      boolean first = journalFailureLogged.compareAndSet(false, true);
-      LOGGER.log(first ? Level.ERROR : Level.DEBUG, "StatBuffer '" + name + "': cannot append "
-          + "to the journal in " + directory + " (" + e.getMessage() + "); " + delivery.id
-          + " goes without a record" + (first ? " (logged once)" : ""), e);
+      LOGGER.log(Level.ERROR, "StatBuffer '" + name + "': cannot append to the journal in "
+          + directory + " (" + e.getMessage() + "); from now on, until a restart, a kill may "
+          + "deliver counts twice (never lose them)", e);
       return;
     }
+    serial = next;
     if (marks != null) {
-      storeHandedOver(marks.values());
+      storeHandedOver(marks.values(), next);
     }
   }
 
   /** Stores {@code H} for takes that summed to zero (no delivery carries them). */
   void storeHandedOver(Collection<Mark<K>> marks) {
-    for (Mark<K> mark : marks) {
-      slots.storeHandedOver(mark.cell(), mark.hAfter());
+    if (!unrecorded) {
+      long next = serial + 1;
+      serial = next;
+      storeHandedOver(marks, next);
     }
   }
 
-  /** Frees the slot of a cell that died, once its last take is recorded; under the lock. */
+  private void storeHandedOver(Collection<Mark<K>> marks, long takeSerial) {
+    for (Mark<K> mark : marks) {
+      slots.storeHandedOver(mark.cell(), mark.hAfter(), takeSerial);
+    }
+  }
+
+  /**
+   * Frees the slot of a cell that died, once its last take is recorded; under the lock. Not once
+   * the journal failed: the slot keeps what was taken from it without a record.
+   */
   void free(DurableCell<K> cell) {
-    slots.free(cell.ref);
+    if (!unrecorded) {
+      slots.free(cell.ref);
+    }
   }
 
   /** Marks a settled delivery's record. */

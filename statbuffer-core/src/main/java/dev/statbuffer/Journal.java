@@ -50,8 +50,8 @@ final class Journal {
   record Entry(byte[] key, long count, long slot, int gen, long hAfter) {}
 
   /** A record read back by recovery; {@code sender} is null for a per-key delivery. */
-  record Recorded(Ref ref, long storeId, long wallMillis, String sender, long sequence,
-                  List<Entry> entries) {}
+  record Recorded(Ref ref, long storeId, long serial, long wallMillis, String sender,
+                  long sequence, List<Entry> entries) {}
 
   /**
    * Where a record lives, for {@link #settle}; settled once all of its {@code parts} are (a
@@ -72,7 +72,8 @@ final class Journal {
   static final class Segment {
     final int index;
     final Path file;
-    final FileChannel channel;
+    /** Reopened if an interrupt closed it (see {@link #write}). */
+    volatile FileChannel channel;
     final AtomicInteger live = new AtomicInteger();
     final AtomicBoolean deleted = new AtomicBoolean();
     volatile boolean current;
@@ -105,6 +106,7 @@ final class Journal {
    */
   static Journal open(Path directory, String name, List<Recorded> unsettled) throws IOException {
     Journal journal = new Journal(directory, name);
+    deleteTemporary(directory);
     int next = 0;
     for (Path file : files(directory)) {
       int index = index(file);
@@ -133,17 +135,17 @@ final class Journal {
   }
 
   /** Appends a record; under the hand-over lock. */
-  Ref append(long storeId, long wallMillis, String sender, long sequence, List<Entry> entries)
-      throws IOException {
+  Ref append(long storeId, long serial, long wallMillis, String sender, long sequence,
+      List<Entry> entries) throws IOException {
     byte[] senderBytes = (sender != null) ? sender.getBytes(StandardCharsets.US_ASCII)
         : new byte[0];
-    int size = 8 + 8 + 8 + 2 + senderBytes.length + 4;
+    int size = 8 + 8 + 8 + 8 + 2 + senderBytes.length + 4;
     for (Entry entry : entries) {
       size += 2 + entry.key().length + 8 + 8 + 4 + 8;
     }
     ByteBuffer record = ByteBuffer.allocate(RECORD_HEADER + size);
     record.putInt(RECORD_MAGIC).putInt(0).putInt(0).putInt(size);
-    record.putLong(storeId).putLong(wallMillis).putLong(sequence)
+    record.putLong(storeId).putLong(serial).putLong(wallMillis).putLong(sequence)
         .putShort((short) senderBytes.length).put(senderBytes).putInt(entries.size());
     for (Entry entry : entries) {
       record.putShort((short) entry.key().length).put(entry.key()).putLong(entry.count())
@@ -156,9 +158,7 @@ final class Journal {
       segment = roll();
     }
     long position = segment.end;
-    while (record.hasRemaining()) {
-      segment.channel.write(record, position + record.position());
-    }
+    write(segment, record, position);
     segment.end = position + record.limit();
     segment.live.incrementAndGet();
     return new Ref(segment, position);
@@ -171,7 +171,7 @@ final class Journal {
     }
     Segment segment = ref.segment;
     try {
-      segment.channel.write(ByteBuffer.wrap(new byte[] {1}), ref.position + 4);
+      write(segment, ByteBuffer.wrap(new byte[] {1}), ref.position + 4);
     } catch (IOException e) {
       // The record stays pending: the next start delivers it again under its id (a sink that
       // applies an id once counts it once).
@@ -192,10 +192,15 @@ final class Journal {
     }
     for (Segment segment : segments) {
       if (!segment.deleted.get()) {
+        boolean interrupted = Thread.interrupted();
         try {
           segment.channel.force(false);
         } catch (java.nio.channels.ClosedChannelException e) {
-          // deleted meanwhile
+          // deleted meanwhile, or closed by an interrupt: the next write reopens it
+        } finally {
+          if (interrupted) {
+            Thread.currentThread().interrupt();
+          }
         }
       }
     }
@@ -218,22 +223,67 @@ final class Journal {
     return current;
   }
 
+  /**
+   * Makes a segment: its header is written to a temporary file that is then renamed, so a kill
+   * never leaves a segment without its header.
+   */
   private Segment newSegment(int index) throws IOException {
     Path file = directory.resolve(PREFIX + index + SUFFIX);
-    FileChannel channel = FileChannel.open(file, StandardOpenOption.CREATE_NEW,
-        StandardOpenOption.READ, StandardOpenOption.WRITE);
+    Path temporary = directory.resolve(PREFIX + index + SUFFIX + ".tmp");
     ByteBuffer header = ByteBuffer.allocate(HEADER);
     header.putInt(MAGIC).putInt(VERSION).putInt(crc(header.array(), 0, 8));
-    header.flip();
-    while (header.hasRemaining()) {
-      channel.write(header, header.position());
+    boolean interrupted = Thread.interrupted();
+    try {
+      Files.write(temporary, header.array());
+      Files.move(temporary, file, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+    } catch (IOException | RuntimeException e) {
+      Files.deleteIfExists(temporary);
+      throw e;
+    } finally {
+      if (interrupted) {
+        Thread.currentThread().interrupt();
+      }
     }
+    FileChannel channel = FileChannel.open(file, StandardOpenOption.READ,
+        StandardOpenOption.WRITE);
     Segment segment = new Segment(index, file, channel, HEADER);
     segment.current = true;
     synchronized (open) {
       open.add(segment);
     }
     return segment;
+  }
+
+  /**
+   * A positional write that an interrupt of the calling thread cannot spoil: the flag is cleared
+   * for the write and restored after, and a channel closed by an interrupt racing the write
+   * (a {@code FileChannel} closes itself for every thread then) is reopened and the write resumed.
+   */
+  private static void write(Segment segment, ByteBuffer bytes, long position) throws IOException {
+    boolean interrupted = Thread.interrupted();
+    try {
+      for (int attempt = 0; bytes.hasRemaining(); ) {
+        FileChannel channel = segment.channel;
+        try {
+          channel.write(bytes, position + bytes.position());
+        } catch (java.nio.channels.ClosedChannelException e) {
+          if (segment.deleted.get() || ++attempt > 3) {
+            throw e;
+          }
+          Thread.interrupted();
+          synchronized (segment) {
+            if (segment.channel == channel) {
+              segment.channel = FileChannel.open(segment.file, StandardOpenOption.READ,
+                  StandardOpenOption.WRITE);
+            }
+          }
+        }
+      }
+    } finally {
+      if (interrupted) {
+        Thread.currentThread().interrupt();
+      }
+    }
   }
 
   private void delete(Segment segment) {
@@ -329,6 +379,7 @@ final class Journal {
   private static Recorded decode(ByteBuffer all, int position, Ref ref) {
     ByteBuffer in = all.duplicate().position(position + RECORD_HEADER);
     long storeId = in.getLong();
+    long serial = in.getLong();
     long wall = in.getLong();
     long sequence = in.getLong();
     byte[] senderBytes = new byte[in.getShort()];
@@ -342,13 +393,23 @@ final class Journal {
     }
     String sender = (senderBytes.length == 0) ? null
         : new String(senderBytes, StandardCharsets.US_ASCII);
-    return new Recorded(ref, storeId, wall, sender, sequence, entries);
+    return new Recorded(ref, storeId, serial, wall, sender, sequence, entries);
   }
 
   private static int crc(byte[] bytes, int from, int count) {
     CRC32C crc = new CRC32C();
     crc.update(bytes, from, count);
     return (int) crc.getValue();
+  }
+
+  /** Deletes the temporary files of a segment or key file a kill interrupted being made. */
+  static void deleteTemporary(Path directory) throws IOException {
+    try (java.util.stream.Stream<Path> list = Files.list(directory)) {
+      for (Path file : list.filter(p -> p.getFileName().toString().endsWith(".sb.tmp"))
+          .toList()) {
+        Files.deleteIfExists(file);
+      }
+    }
   }
 
   static List<Path> files(Path directory) throws IOException {

@@ -24,9 +24,10 @@ import java.util.zip.CRC32C;
  * <pre>
  *   0  A      long: bit 63 retired, bits 48-62 binding generation, bits 0-47 accepted total
  *   8  H      long: handed-over total (bits 0-47), stored once the hand-over is in the journal
- *   16 length int: key length + 1 once the slot is bound; 0 when free
- *   20 crc    int: CRC-32C of the key bytes
- *   24 key    the key's codec bytes, up to maxKeyBytes
+ *   16 serial long: the journal serial of the take H holds (or of the binding); stored after H
+ *   24 length int: key length + 1 once the slot is bound; 0 when free
+ *   28 crc    int: CRC-32C of the key bytes
+ *   32 key    the key's codec bytes, up to maxKeyBytes
  * </pre>
  * Every segment starts with a header (magic {@code SBKS}, format version, byte order, slot size,
  * capacity, index, the store id, and a CRC-32C of the header), so a file from another version,
@@ -60,9 +61,10 @@ final class KeySlots implements AutoCloseable {
 
   static final int A = 0;
   static final int H = 8;
-  private static final int LENGTH = 16;
-  private static final int CRC = 20;
-  static final int KEY = 24;
+  private static final int SERIAL = 16;
+  private static final int LENGTH = 24;
+  private static final int CRC = 28;
+  static final int KEY = 32;
 
   private static final int MAGIC = 0x53424B53; // "SBKS"
   private static final int VERSION = 1;
@@ -78,7 +80,8 @@ final class KeySlots implements AutoCloseable {
                  int capacity) {}
 
   /** A bound slot as recovery finds it. */
-  record Bound(long ref, int gen, long accepted, long handedOver, boolean retired, byte[] key) {}
+  record Bound(long ref, int gen, long accepted, long handedOver, long serial, boolean retired,
+               byte[] key) {}
 
   private final Path directory;
   private final int slotSize;
@@ -127,7 +130,7 @@ final class KeySlots implements AutoCloseable {
    *
    * @throws IOException when a new segment cannot be made (a full disk)
    */
-  synchronized Binding bind(byte[] key) throws IOException {
+  synchronized Binding bind(byte[] key, long serial) throws IOException {
     long ref;
     if (freeCount > 0) {
       ref = free[--freeCount];
@@ -145,6 +148,7 @@ final class KeySlots implements AutoCloseable {
     long a = (long) LONGS.getVolatile(buffer, offset + A);
     int gen = (gen(a) + 1) & GEN_MASK;
     LONGS.setVolatile(buffer, offset + H, 0L);
+    LONGS.setVolatile(buffer, offset + SERIAL, serial); // older records never apply to it
     buffer.put(offset + KEY, key);
     INTS.setVolatile(buffer, offset + CRC, crc(key, 0, key.length));
     LONGS.setVolatile(buffer, offset + A, (long) gen << 48);
@@ -167,9 +171,14 @@ final class KeySlots implements AutoCloseable {
     free[freeCount++] = ref;
   }
 
-  /** Stores a slot's handed-over total, once the hand-over is in the journal. */
-  void storeHandedOver(DurableCell<?> cell, long handedOver) {
+  /**
+   * Stores a slot's handed-over total and the serial of its take, once the take is in the journal
+   * (or summed to zero). A kill between the two stores leaves the older serial, so recovery takes
+   * the record's {@code hAfter}, which is the same total.
+   */
+  void storeHandedOver(DurableCell<?> cell, long handedOver, long serial) {
     LONGS.setRelease(cell.slots, cell.offset + H, handedOver);
+    LONGS.setRelease(cell.slots, cell.offset + SERIAL, serial);
   }
 
   /** The key bytes of a bound slot. */
@@ -196,33 +205,54 @@ final class KeySlots implements AutoCloseable {
     return total - freeCount;
   }
 
+  /**
+   * Makes a segment: header and zeros go to a temporary file that is forced and then renamed, so
+   * a kill never leaves a short segment (recovery deletes the temporary file).
+   */
   private Segment newSegment(int index) throws IOException {
-    int capacity = FIRST_CAPACITY << Math.min(index, 6);
+    int capacity = (int) Math.min(FIRST_CAPACITY << Math.min(index, 6),
+        (Integer.MAX_VALUE - HEADER) / slotSize); // one mapping holds at most 2 GiB
     Path file = directory.resolve(PREFIX + index + SUFFIX);
+    Path temporary = directory.resolve(PREFIX + index + SUFFIX + ".tmp");
     long size = HEADER + (long) capacity * slotSize;
-    FileChannel channel = FileChannel.open(file, StandardOpenOption.CREATE_NEW,
-        StandardOpenOption.READ, StandardOpenOption.WRITE);
+    boolean interrupted = Thread.interrupted(); // an interrupt would close the channel
     try {
-      ByteBuffer header = ByteBuffer.allocate(HEADER).order(ByteOrder.nativeOrder());
-      header.putInt(MAGIC).putInt(VERSION).putInt(ORDER_MARK).putInt(slotSize).putInt(capacity)
-          .putInt(index).putLong(storeId);
-      header.putInt(crc(header.array(), 0, 32));
-      header.clear();
-      writeFully(channel, header, 0);
-      ByteBuffer zeros = ByteBuffer.allocate(1 << 20);
-      for (long position = HEADER; position < size; position += zeros.capacity()) {
-        zeros.clear().limit((int) Math.min(zeros.capacity(), size - position));
-        writeFully(channel, zeros, position);
+      try (FileChannel channel = FileChannel.open(temporary, StandardOpenOption.CREATE,
+          StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.WRITE)) {
+        ByteBuffer header = ByteBuffer.allocate(HEADER).order(ByteOrder.nativeOrder());
+        header.putInt(MAGIC).putInt(VERSION).putInt(ORDER_MARK).putInt(slotSize)
+            .putInt(capacity).putInt(index).putLong(storeId);
+        header.putInt(crc(header.array(), 0, 32));
+        header.clear();
+        writeFully(channel, header, 0);
+        ByteBuffer zeros = ByteBuffer.allocate(1 << 20);
+        for (long position = HEADER; position < size; position += zeros.capacity()) {
+          zeros.clear().limit((int) Math.min(zeros.capacity(), size - position));
+          writeFully(channel, zeros, position);
+        }
+        channel.force(false);
       }
-      MappedByteBuffer buffer = channel.map(FileChannel.MapMode.READ_WRITE, 0, size);
-      Segment segment = new Segment(index, file, channel, buffer, capacity);
-      segments.add(segment);
-      mapped = segments.toArray(new Segment[0]);
-      return segment;
+      Files.move(temporary, file, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+      FileChannel channel = FileChannel.open(file, StandardOpenOption.READ,
+          StandardOpenOption.WRITE);
+      try {
+        MappedByteBuffer buffer = channel.map(FileChannel.MapMode.READ_WRITE, 0, size);
+        Segment segment = new Segment(index, file, channel, buffer, capacity);
+        segments.add(segment);
+        mapped = segments.toArray(new Segment[0]);
+        return segment;
+      } catch (IOException | RuntimeException e) {
+        channel.close();
+        Files.deleteIfExists(file);
+        throw e;
+      }
     } catch (IOException | RuntimeException e) {
-      channel.close();
-      Files.deleteIfExists(file);
+      Files.deleteIfExists(temporary);
       throw e;
+    } finally {
+      if (interrupted) {
+        Thread.currentThread().interrupt();
+      }
     }
   }
 
@@ -340,7 +370,7 @@ final class KeySlots implements AutoCloseable {
           }
           long a = slots.getLong(offset + A);
           bound.add(new Bound(ref(index, slot), gen(a), a & COUNT_MASK,
-              slots.getLong(offset + H) & COUNT_MASK, a < 0, key));
+              slots.getLong(offset + H) & COUNT_MASK, slots.getLong(offset + SERIAL), a < 0, key));
         }
       }
     }
@@ -367,9 +397,14 @@ final class KeySlots implements AutoCloseable {
     }
   }
 
-  /** Deletes a directory's segment files (after recovery has recorded what they held). */
+  /**
+   * Deletes a directory's segment files (after recovery has recorded what they held), the last
+   * first: a kill in between leaves segments 0 to n, which the next start reads as they are.
+   */
   static void deleteAll(Path directory) throws IOException {
-    for (Path file : files(directory)) {
+    List<Path> files = new ArrayList<>(files(directory));
+    java.util.Collections.reverse(files);
+    for (Path file : files) {
       Files.delete(file);
     }
   }

@@ -18,9 +18,10 @@ import java.util.concurrent.TimeUnit;
  *   <li>Every journal record not settled is delivered again, under its own id, sender and number
  *   and with its own counts (the old sender's unsettled numbers form the set its
  *   {@code settledBelow} is read from).
- *   <li>Each slot of the old key files gives {@code A - H_true}, where {@code H_true} is the larger
- *   of its {@code H} and the {@code hAfter} of every unsettled record of the same slot, generation
- *   and store: counts accepted and never handed over. They are recorded (against their old slots,
+ *   <li>Each slot of the old key files gives {@code A - H_true}, where {@code H_true} is the
+ *   {@code hAfter} of the unsettled record of the same slot, generation and store with the highest
+ *   serial, if that serial is above the one stored with {@code H}, else {@code H}: counts accepted
+ *   and never handed over. (Takes are ordered by serial, not by value: deltas may be negative.) They are recorded (against their old slots,
  *   with {@code hAfter = A}) before they become deliveries under new ids, so a crash during
  *   recovery finds them taken and delivers only the records.
  *   <li>The old key files are deleted; the buffer starts on new ones.
@@ -47,12 +48,14 @@ final class Recovery<K> {
   List<Delivery<K>> run(Deliveries<K> deliveries, PendingKeys pending, int maxBatchSize) {
     List<Delivery<K>> out = new ArrayList<>();
     Map<String, NavigableSet<Long>> senders = new HashMap<>();
-    Map<Long, Long> takenBySlot = new HashMap<>();
+    // The last take recorded of each slot binding: the record of the highest serial.
+    Map<Long, long[]> lastTake = new HashMap<>();
     for (Journal.Recorded record : unsettled) {
       for (Journal.Entry entry : record.entries()) {
         if (record.storeId() == leftOver.storeId() && entry.slot() >= 0) {
-          takenBySlot.merge(slotKey(entry.slot(), entry.gen()), entry.hAfter(),
-              (x, y) -> KeySlots.signed(y - x) > 0 ? y : x);
+          long[] take = {record.serial(), entry.hAfter()};
+          lastTake.merge(slotKey(entry.slot(), entry.gen()), take,
+              (x, y) -> (y[0] > x[0]) ? y : x);
         }
       }
       if (record.sender() != null) {
@@ -66,14 +69,13 @@ final class Recovery<K> {
     }
     List<KeySlots.Bound> left = new ArrayList<>();
     for (KeySlots.Bound slot : leftOver.bound()) {
-      Long recorded = takenBySlot.get(slotKey(slot.ref(), slot.gen()));
-      long handedOver = slot.handedOver();
-      if (recorded != null && KeySlots.signed(recorded - handedOver) > 0) {
-        handedOver = recorded;
-      }
+      // H holds the take of serial slot.serial(); a record of a later serial took more (or
+      // less: deltas may be negative) and its H store was lost with the process.
+      long[] take = lastTake.get(slotKey(slot.ref(), slot.gen()));
+      long handedOver = (take != null && take[0] > slot.serial()) ? take[1] : slot.handedOver();
       if (KeySlots.signed(slot.accepted() - handedOver) != 0) {
         left.add(new KeySlots.Bound(slot.ref(), slot.gen(), slot.accepted(), handedOver,
-            slot.retired(), slot.key()));
+            slot.serial(), slot.retired(), slot.key()));
       }
     }
     for (int from = 0; from < left.size(); from += maxBatchSize) {
@@ -156,8 +158,9 @@ final class Recovery<K> {
       }
     }
     try {
-      Journal.Ref ref = journal.append(leftOver.storeId(), System.currentTimeMillis(),
-          made.get(0).sender, made.get(0).sequence, entries);
+      // The last takes of the old slots: a crash during recovery finds them taken.
+      Journal.Ref ref = journal.append(leftOver.storeId(), Long.MAX_VALUE,
+          System.currentTimeMillis(), made.get(0).sender, made.get(0).sequence, entries);
       ref.parts.set(made.size());
       for (Delivery<K> delivery : made) {
         delivery.record = ref;

@@ -735,7 +735,7 @@ public final class StatBuffer<K> implements AutoCloseable {
    * {@link IllegalStateException}); a key's codec bytes are at most {@code maxKeyBytes}; one
    * increment's delta is within plus or minus 2^40.
    *
-   * <p>Defaults: {@code syncInterval} 1 s; {@code maxKeyBytes} 40 (a 64-byte slot per key).
+   * <p>Defaults: {@code syncInterval} 1 s; {@code maxKeyBytes} 32 (a 64-byte slot per key).
    *
    * <p>Not thread-safe: configure it on one thread.
    *
@@ -746,7 +746,7 @@ public final class StatBuffer<K> implements AutoCloseable {
     private final Path directory;
     private final KeyCodec<K> codec;
     private Duration syncInterval = Duration.ofSeconds(1);
-    private int maxKeyBytes = 40;
+    private int maxKeyBytes = 32;
 
     private DurableBuilder(Config config, Path directory, KeyCodec<K> codec) {
       this.config = config;
@@ -776,7 +776,7 @@ public final class StatBuffer<K> implements AutoCloseable {
     /**
      * Sets the longest key the files can keep, in codec bytes; a longer key is refused with
      * {@link IllegalArgumentException} by {@code increment}. Each key takes a slot of this size
-     * plus 24 bytes, rounded up to 64.
+     * plus 32 bytes, rounded up to 64.
      *
      * @param bytes from 1 to 65 000
      * @return this builder
