@@ -3,7 +3,11 @@ package dev.statbuffer.bench;
 import com.google.common.util.concurrent.AtomicLongMap;
 import dev.statbuffer.BatchFlushHandler;
 import dev.statbuffer.FlushBatch;
+import dev.statbuffer.KeyCodec;
 import dev.statbuffer.StatBuffer;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.concurrent.ConcurrentHashMap;
@@ -22,6 +26,9 @@ public final class Peers {
   /** How long a StatBuffer window stays open in the increment benchmarks: longer than any run. */
   public static final Duration LONG_INTERVAL = Duration.ofHours(1);
 
+  /** The system property naming where durable buffers' directories are made. */
+  public static final String DURABLE_DIR_PROPERTY = "statbuffer.bench.dir";
+
   private Peers() {}
 
   /**
@@ -37,6 +44,41 @@ public final class Peers {
         .interval(LONG_INTERVAL)
         .shutdownHook(false)
         .buildBatched(noOpHandler());
+  }
+
+  /**
+   * Builds a durable StatBuffer configured as {@link #longIntervalBuffer} (interval one hour, no
+   * shutdown hook, no-op batch handler), its counts in memory-mapped files in {@code directory}
+   * with UTF-8 keys and the default sync interval (1 s) and slot size (64 bytes). If the directory
+   * holds what a killed process left, the build recovers it first.
+   *
+   * @param name the buffer's name
+   * @param directory the buffer's directory (made if missing)
+   * @return the buffer; close it after the run
+   */
+  public static StatBuffer<String> durableLongIntervalBuffer(String name, Path directory) {
+    return StatBuffer.newBuilder()
+        .name(name)
+        .interval(LONG_INTERVAL)
+        .shutdownHook(false)
+        .durable(directory, KeyCodec.utf8())
+        .buildBatched(noOpHandler());
+  }
+
+  /**
+   * Makes a new, empty directory for a durable buffer under the directory named by the system
+   * property {@value #DURABLE_DIR_PROPERTY} (default: {@code java.io.tmpdir}), which should be on
+   * the file system being measured (not a tmpfs, unless that is the point).
+   *
+   * @param prefix the start of the directory's name
+   * @return the new directory
+   * @throws IOException if it cannot be made
+   */
+  public static Path newDurableDirectory(String prefix) throws IOException {
+    Path base = Path.of(System.getProperty(DURABLE_DIR_PROPERTY,
+        System.getProperty("java.io.tmpdir")));
+    Files.createDirectories(base);
+    return Files.createTempDirectory(base, prefix);
   }
 
   /**
