@@ -146,9 +146,11 @@ final class DurableCell<K> extends Cell<K> {
     return delta;
   }
 
+  /** Reads {@code taken} before {@code A}: a hand-over racing the read can only make it high. */
   @Override
   long sum() {
+    long handedOver = taken;
     long a = (long) KeySlots.LONGS.getVolatile(slots, offset);
-    return (a < 0) ? 0 : KeySlots.signed((a & KeySlots.COUNT_MASK) - taken);
+    return (a < 0) ? 0 : KeySlots.signed((a & KeySlots.COUNT_MASK) - handedOver);
   }
 }

@@ -148,6 +148,10 @@ final class Recovery<K> {
       counts.merge(decode(slot.key()), count, Long::sum);
       sum += count;
     }
+    counts.values().removeIf(count -> count == 0); // slots of one key whose counts cancel
+    if (counts.isEmpty()) {
+      return List.of(); // nothing to deliver; a crash before the files go finds the same
+    }
     List<Delivery<K>> made = new ArrayList<>();
     pending.force(counts.size());
     if (deliveries.target().batched()) {
