@@ -21,7 +21,7 @@ final class Batcher<K> {
   private final Durability<K> durable;
   private HashMap<K, Long> counts;
   /** A durable buffer's takes in the batch being filled, by key (the last take of each). */
-  private HashMap<K, Durability.Mark<K>> marks;
+  private java.util.IdentityHashMap<DurableCell<K>, Durability.Mark<K>> marks;
   /** Cells that died, whose slots go once their last take is recorded. */
   private List<DurableCell<K>> released;
   private long sum;
@@ -38,17 +38,20 @@ final class Batcher<K> {
   /** Adds one window's non-zero count taken from {@code cell}. */
   void add(Cell<K> cell, long count) {
     if (durable != null && cell instanceof DurableCell<K> taken) {
-      Durability.Mark<K> mark = new Durability.Mark<>(taken, taken.taken());
+      Durability.Mark<K> mark = new Durability.Mark<>(taken, taken.taken(), count);
       if (!batched) {
         Delivery<K> delivery = deliveries.newKeyDelivery(cell.key, count);
-        durable.recorded(delivery, java.util.Map.of(cell.key, mark));
+        durable.recorded(delivery, List.of(mark));
         out.add(delivery);
         return;
       }
       if (marks == null) {
-        marks = new HashMap<>();
+        marks = new java.util.IdentityHashMap<>();
       }
-      marks.put(cell.key, mark);
+      // By cell, not key: two cells of one key (one dying, one new) may meet in a batch, and
+      // each slot needs its own entry. A cell taken twice keeps its last hAfter.
+      marks.merge(taken, mark, (earlier, later) -> new Durability.Mark<>(taken, later.hAfter(),
+          earlier.count() + later.count()));
     }
     add(cell.key, count);
   }
@@ -98,7 +101,7 @@ final class Batcher<K> {
       } else {
         Delivery<K> delivery = deliveries.newBatchDelivery(counts, sum, merged);
         if (durable != null) {
-          durable.recorded(delivery, marks);
+          durable.recorded(delivery, (marks != null) ? marks.values() : null);
         }
         out.add(delivery);
       }

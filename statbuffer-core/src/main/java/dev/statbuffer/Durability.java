@@ -61,7 +61,7 @@ final class Durability<K> implements AutoCloseable {
   record Spec<K>(Path directory, KeyCodec<K> codec, long syncIntervalNanos, int maxKeyBytes) {}
 
   /** A key's take in a delivery: its cell and the handed-over total after the take. */
-  record Mark<K>(DurableCell<K> cell, long hAfter) {}
+  record Mark<K>(DurableCell<K> cell, long hAfter, long count) {}
 
   private final String name;
   private final Path directory;
@@ -212,17 +212,23 @@ final class Durability<K> implements AutoCloseable {
    * every take since the failure as not handed over, so a kill delivers those counts again under
    * new ids (at least once) and never loses them; a record written later would claim them taken.
    */
-  void recorded(Delivery<K> delivery, Map<K, Mark<K>> marks) {
+  void recorded(Delivery<K> delivery, Collection<Mark<K>> marks) {
     if (unrecorded) {
       return;
     }
     List<Journal.Entry> entries = new ArrayList<>(delivery.keys());
+    java.util.Set<K> fromSlots = new java.util.HashSet<>();
+    if (marks != null) {
+      for (Mark<K> mark : marks) { // one entry per slot; a key's entries sum to its count
+        entries.add(new Journal.Entry(KeySlots.keyOf(mark.cell().slots, mark.cell().offset),
+            mark.count(), mark.cell().ref, mark.cell().gen, mark.hAfter()));
+        fromSlots.add(mark.cell().key);
+      }
+    }
     for (Map.Entry<K, Long> count : delivery.counts().entrySet()) {
-      Mark<K> mark = (marks != null) ? marks.get(count.getKey()) : null;
-      entries.add((mark != null)
-          ? new Journal.Entry(KeySlots.keyOf(mark.cell().slots, mark.cell().offset),
-              count.getValue(), mark.cell().ref, mark.cell().gen, mark.hAfter())
-          : new Journal.Entry(encode(count.getKey()), count.getValue(), -1, 0, 0));
+      if (!fromSlots.contains(count.getKey())) {
+        entries.add(new Journal.Entry(encode(count.getKey()), count.getValue(), -1, 0, 0));
+      }
     }
     long next = serial + 1;
     try {
@@ -237,7 +243,7 @@ final class Durability<K> implements AutoCloseable {
     }
     serial = next;
     if (marks != null) {
-      storeHandedOver(marks.values(), next);
+      storeHandedOver(marks, next);
     }
   }
 

@@ -107,6 +107,11 @@ final class Recovery<K> {
     for (Journal.Entry entry : record.entries()) {
       counts.merge(decode(entry.key()), entry.count(), Long::sum);
     }
+    counts.values().removeIf(count -> count == 0); // slots of one key whose takes cancelled
+    if (counts.isEmpty()) {
+      journal.settle(record.ref());
+      return List.of();
+    }
     long age = Math.max(0, System.currentTimeMillis() - record.wallMillis());
     long handedOver = deliveries.ticker().read() - TimeUnit.MILLISECONDS.toNanos(age);
     List<Delivery<K>> made = new ArrayList<>();
