@@ -494,7 +494,10 @@ public final class RedisSink<K> implements BatchFlushHandler<K>, AutoCloseable {
       if (replication.future == null) {
         problem = "WAIT could not be sent";
       } else if (!waitFor(replication.future, part, deadline)) {
-        problem = "no reply to WAIT within " + timeout;
+        // waitFor gives up early when the node's connection is down: say which it was.
+        problem = (System.nanoTime() < deadline)
+            ? "no reply to WAIT: the connection to " + part.node + " was lost"
+            : "no reply to WAIT within " + timeout;
       } else {
         try {
           long acked = replication.future.get();
