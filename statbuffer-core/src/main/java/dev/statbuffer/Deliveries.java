@@ -21,6 +21,7 @@ import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
 
@@ -66,6 +67,13 @@ final class Deliveries<K> {
   /** Sequence numbers of deliveries handed over and not yet settled (FlushBatch.settledBelow). */
   private final NavigableSet<Long> unsettled = new ConcurrentSkipListSet<>();
   private final AtomicLong idSequence = new AtomicLong();
+  /**
+   * Executor tasks submitted and not started yet: more than zero means the handlers are behind,
+   * and the drain lets due windows keep counting rather than queue more (see {@link Drain}).
+   */
+  private final AtomicInteger queuedTasks = new AtomicInteger();
+  /** Run when the last queued task starts: the drain, if it deferred a hand-over. */
+  private volatile Runnable queueEmptied = () -> { };
 
   private final AtomicLong flushes = new AtomicLong();
   private final AtomicLong failures = new AtomicLong();
@@ -162,6 +170,16 @@ final class Deliveries<K> {
   }
 
 
+  /** Tells {@code action} each time the executor starts the last task that was queued. */
+  void whenQueueEmpties(Runnable action) {
+    this.queueEmptied = action;
+  }
+
+  /** Whether executor tasks wait to start: the handlers are behind. */
+  boolean handlersBehind() {
+    return queuedTasks.get() > 0;
+  }
+
   /** Submits deliveries to the executor, in tasks of up to maxBatchSize per-key deliveries. */
   void submit(List<Delivery<K>> deliveries) {
     int chunk = target.deliveriesPerTask(config.maxBatchSize);
@@ -169,9 +187,14 @@ final class Deliveries<K> {
       List<Delivery<K>> part =
           deliveries.subList(start, Math.min(deliveries.size(), start + chunk));
       List<Delivery<K>> task = (part.size() == deliveries.size()) ? deliveries : List.copyOf(part);
+      queuedTasks.incrementAndGet();
       try {
-        executor.execute(() -> deliverAll(task));
+        executor.execute(() -> {
+          taskStarted();
+          deliverAll(task);
+        });
       } catch (RejectedExecutionException e) {
+        taskStarted();
         if (closing) {
           // A user executor shut down before us (frameworks stop pools before shutdown hooks):
           // deliver on this thread rather than wait out the shutdown timeout.
@@ -193,6 +216,17 @@ final class Deliveries<K> {
   /** Submits what {@link #submitLater} queued and the scheduler has not run yet. */
   void submitQueued() {
     handoffs.submitQueued();
+  }
+
+  /**
+   * A task left the executor's queue. The decrement comes before the read of the drain's
+   * deferral flag, and the drain sets that flag before it reads the count (both sequentially
+   * consistent), so a deferred drain is always asked to run again.
+   */
+  private void taskStarted() {
+    if (queuedTasks.decrementAndGet() == 0) {
+      queueEmptied.run();
+    }
   }
 
   private void deliverAll(List<Delivery<K>> deliveries) {

@@ -48,7 +48,33 @@ import java.util.function.BooleanSupplier;
  * counted and re-arms at the first non-empty bucket, which is no later than the window's due
  * tick. Extra wake-ups are harmless.
  *
- * <p>Thread-safe; {@code cursor} is touched only under the hand-over lock.
+ * <h2>Coalescing while the handlers are behind</h2>
+ * When executor tasks are waiting to start ({@link Deliveries#handlersBehind}), handing over
+ * more only lengthens the queue with small batches, one store transaction each. The drain then
+ * leaves the due windows open instead: they keep counting, and go out together in one larger
+ * batch when the handlers catch up, so a store that cannot keep up with many small commits gets
+ * fewer, larger ones (issue 14: a fleet of writers on MariaDB). What bounds it, and why nothing is
+ * lost or stranded:
+ * <ul>
+ *   <li>Deferring changes no count: the windows stay open in the wheel, where the next drain (or
+ *       {@code flush}, {@code flushAll}, {@code close}, which do not go through the drain) finds
+ *       them; writers keep adding to them as to any open window.</li>
+ *   <li>The drain sets {@code deferred} and then reads the queue count again; a task that starts
+ *       decrements the count and then reads {@code deferred} (both sequentially consistent).
+ *       So either the drain sees the queue empty and hands over at once, or the task that emptied
+ *       it sees the flag and asks for a drain. Either way the due windows go out when the
+ *       handlers catch up.</li>
+ *   <li>Handlers that never catch up (stuck threads, a user executor that holds tasks) cannot
+ *       hold windows back for long: a deferral lasts at most one interval from the first tick it
+ *       began, after which the drain hands over as usual (a wake-up is scheduled at that bound).
+ *       A due window thus waits at most one more interval.</li>
+ *   <li>Under {@code maxKeys} pressure the drain never defers: relief must free room.</li>
+ *   <li>The scan position a writer asked for ({@code wakeTick} below the cursor) is kept across
+ *       a deferral in {@code scanFrom}, so no bucket is skipped.</li>
+ * </ul>
+ *
+ * <p>Thread-safe; {@code cursor}, {@code scanFrom} and {@code deferredSince} are touched only
+ * under the hand-over lock.
  */
 final class Drain<K> {
   private static final Logger LOGGER = System.getLogger(StatBuffer.class.getName());
@@ -90,6 +116,12 @@ final class Drain<K> {
 
   /** The first tick the drain has not processed yet; under the lock. */
   private long cursor;
+  /** The earliest tick a wake-up asked to scan from while the drain deferred; under the lock. */
+  private long scanFrom = NONE;
+  /** The tick the current deferral began, or {@code NONE}; under the lock. */
+  private long deferredSince = NONE;
+  /** Set while due windows wait for the handlers to catch up (see "Coalescing"). */
+  private volatile boolean deferred;
   private volatile int status;
   private volatile long wakeTick = NONE;
   private volatile boolean pressure;
@@ -103,6 +135,15 @@ final class Drain<K> {
     this.tickNanos = config.tickNanos;
     this.origin = config.ticker.read();
     this.idleTicks = Math.max(1, (config.intervalNanos + tickNanos - 1) / tickNanos);
+    deliveries.whenQueueEmpties(this::handlersCaughtUp);
+  }
+
+  /** The executor started its last queued task: a deferred hand-over can go now. */
+  private void handlersCaughtUp() {
+    if (deferred) {
+      deferred = false;
+      schedule();
+    }
   }
 
   /** The tick of the buffer's clock now. */
@@ -239,13 +280,19 @@ final class Drain<K> {
     List<Delivery<K>> out = new ArrayList<>();
     cells.lock.lock();
     try {
-      Batcher<K> batcher = deliveries.newBatcher(out);
       // Written before the scan below (see "Wake-ups"). A window opened with a tick the cursor
       // already passed (interval 0, or a writer that was slow) asked for a wake-up at that tick,
       // so the scan starts there.
       long requested = (long) WAKE_TICK.getAndSet(this, NONE);
       long nowTick = nowTick();
-      long from = Math.min(cursor, requested);
+      if (deferHandOver(nowTick)) {
+        scanFrom = Math.min(scanFrom, requested);
+        requestWake(deferredSince + idleTicks);
+        return;
+      }
+      long from = Math.min(cursor, Math.min(requested, scanFrom));
+      scanFrom = NONE;
+      Batcher<K> batcher = deliveries.newBatcher(out);
       long to = Math.min(nowTick, from + TimingWheel.SIZE - 1);
       for (long tick = from; tick <= to; tick++) {
         drainBucket(tick, nowTick, batcher);
@@ -261,6 +308,31 @@ final class Drain<K> {
       cells.lock.unlock();
     }
     deliveries.submit(out);
+  }
+
+  /**
+   * Whether this drain leaves the due windows open because the handlers are behind (see
+   * "Coalescing"); under the lock.
+   */
+  private boolean deferHandOver(long nowTick) {
+    if (pressure || !deliveries.handlersBehind()) {
+      deferredSince = NONE;
+      return false;
+    }
+    if (deferredSince == NONE) {
+      deferredSince = nowTick;
+    } else if (nowTick - deferredSince >= idleTicks) {
+      deferredSince = NONE; // deferred for an interval: the handlers are stuck, hand over
+      return false;
+    }
+    deferred = true;
+    if (!deliveries.handlersBehind()) {
+      // The last queued task started between the two reads, perhaps before the flag was set.
+      deferred = false;
+      deferredSince = NONE;
+      return false;
+    }
+    return true;
   }
 
   private void drainBucket(long tick, long nowTick, Batcher<K> batcher) {
