@@ -22,13 +22,16 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Base64;
+import java.util.Collections;
 import java.util.HashMap;
 import java.util.HexFormat;
+import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
@@ -152,6 +155,8 @@ public final class RedisSink<K> implements BatchFlushHandler<K>, AutoCloseable {
   /** Replicas each part must reach: {@link #AUTO_REPLICAS}, 0 (no WAIT) or a number. */
   private final int waitReplicas;
   private final long waitMillis;
+  /** The nodes' replicas as they report them, for {@link #AUTO_REPLICAS}. */
+  private final ReplicaCounts replicaCounts;
   private final AtomicBoolean closed = new AtomicBoolean();
   /** Since when (nanoTime) a node's connection has been seen down, by node; absent when up. */
   private final Map<String, Long> downSince = new ConcurrentHashMap<>();
@@ -185,6 +190,7 @@ public final class RedisSink<K> implements BatchFlushHandler<K>, AutoCloseable {
     this.waitMillis = (builder.waitReplicas == AUTO_REPLICAS)
         ? Math.max(1, Math.min(builder.waitTimeout.toMillis(), builder.timeout.toMillis() / 2))
         : builder.waitTimeout.toMillis();
+    this.replicaCounts = transport.replicaCounts();
   }
 
   /**
@@ -411,6 +417,9 @@ public final class RedisSink<K> implements BatchFlushHandler<K>, AutoCloseable {
       }
       RedisAsyncCommands<String, String> commands = link.async();
       links.add(link);
+      // Before the parts: a probe this queues is answered before them (see ReplicaCounts).
+      int replicas = (waitReplicas == AUTO_REPLICAS)
+          ? Math.min(1, replicaCounts.replicas(group.getKey(), link)) : waitReplicas;
       for (Part part : group.getValue()) {
         part.link = link;
         boolean seal = sealId != null;
@@ -426,8 +435,6 @@ public final class RedisSink<K> implements BatchFlushHandler<K>, AutoCloseable {
           part.failure = e;
         }
       }
-      int replicas = (waitReplicas == AUTO_REPLICAS)
-          ? Math.min(1, transport.replicas(group.getKey())) : waitReplicas;
       if (replicas > 0) {
         Part.Replication replication = new Part.Replication(replicas, waitMillis);
         try {
@@ -470,9 +477,10 @@ public final class RedisSink<K> implements BatchFlushHandler<K>, AutoCloseable {
 
   /**
    * Waits, up to the timeout for all together, for every part's reply and then its node's
-   * {@code WAIT}. A part whose reply came is collected even when the deadline passed while
-   * waiting for an earlier part. A part whose node's connection stays down for
-   * {@link #DOWN_GRACE_NANOS} fails without waiting out the timeout.
+   * {@code WAIT}, then for the late {@code WAIT}s of {@link ReplicaCounts#catchUp}. A part
+   * whose reply came is collected even when the deadline passed while waiting for an earlier
+   * part. A part whose node's connection stays down for {@link #DOWN_GRACE_NANOS} fails without
+   * waiting out the timeout.
    */
   private void await(List<Part> parts) throws InterruptedException {
     long deadline = System.nanoTime() + timeout.toNanos();
@@ -486,34 +494,64 @@ public final class RedisSink<K> implements BatchFlushHandler<K>, AutoCloseable {
         part.failure = new RedisConnectionException("the connection to " + part.node
             + " was lost and has not come back; no reply");
       }
-      Part.Replication replication = part.replication;
-      if (replication == null || part.reply == null || part.failure != null) {
-        continue;
+      checkReplication(part, deadline);
+    }
+    if (waitReplicas != AUTO_REPLICAS) {
+      return;
+    }
+    List<Part> late = replicaCounts.catchUp(parts, waitMillis);
+    if (!late.isEmpty()) {
+      Set<Part.Replication> sent = Collections.newSetFromMap(new IdentityHashMap<>());
+      late.forEach(part -> sent.add(part.replication));
+      roundTrips.add(sent.size());
+      replicaWaits.add(sent.stream().filter(replication -> replication.future != null).count());
+      // WAIT answers within waitMillis (at most half the timeout): give it that even when the
+      // parts' replies used up the deadline.
+      long lateDeadline = Math.max(deadline,
+          System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(2 * waitMillis));
+      for (Part part : late) {
+        checkReplication(part, lateDeadline);
       }
-      String problem = null;
-      if (replication.future == null) {
-        problem = "WAIT could not be sent";
-      } else if (!waitFor(replication.future, part, deadline)) {
-        // waitFor gives up early when the node's connection is down: say which it was.
-        problem = (System.nanoTime() < deadline)
-            ? "no reply to WAIT: the connection to " + part.node + " was lost"
-            : "no reply to WAIT within " + timeout;
-      } else {
-        try {
-          long acked = replication.future.get();
-          if (acked < replication.replicas) {
-            problem = "WAIT " + replication.replicas + " " + replication.timeoutMillis
-                + ": " + acked + " of " + replication.replicas + " replicas acknowledged the write"
-                + " in time";
-          }
-        } catch (ExecutionException e) {
-          problem = "WAIT failed: " + e.getCause();
+    }
+  }
+
+  /**
+   * Waits until {@code deadline} for the {@code WAIT} sent after {@code part}, if any and if the
+   * part was applied, and fails the part when too few replicas acknowledged it; with default
+   * waits, a failed {@code WAIT} has its node asked for its replicas at once.
+   */
+  private void checkReplication(Part part, long deadline) throws InterruptedException {
+    Part.Replication replication = part.replication;
+    if (replication == null || part.reply == null || part.failure != null) {
+      return;
+    }
+    String problem = null;
+    if (replication.future == null) {
+      problem = "WAIT could not be sent";
+    } else if (!waitFor(replication.future, part, deadline)) {
+      // waitFor gives up early when the node's connection is down: say which it was.
+      problem = (System.nanoTime() < deadline)
+          ? "no reply to WAIT: the connection to " + part.node + " was lost"
+          : "no reply to WAIT within " + timeout;
+    } else {
+      try {
+        long acked = replication.future.get();
+        if (acked < replication.replicas) {
+          problem = "WAIT " + replication.replicas + " " + replication.timeoutMillis
+              + ": " + acked + " of " + replication.replicas + " replicas acknowledged the write"
+              + " in time";
         }
+      } catch (ExecutionException e) {
+        problem = "WAIT failed: " + e.getCause();
       }
-      if (problem != null) {
-        replicaWaitFailures.increment();
-        part.failure = new ReplicaWaitException(problem + " (applied on the master; the"
-            + " retry finds it applied and waits again)");
+    }
+    if (problem != null) {
+      replicaWaitFailures.increment();
+      part.failure = new ReplicaWaitException(problem + " (applied on the master; the"
+          + " retry finds it applied and waits again)");
+      if (waitReplicas == AUTO_REPLICAS) {
+        // Its replica may be gone: let the retry decide on the node's own answer.
+        replicaCounts.probeNow(part.node, part.link);
       }
     }
   }
@@ -692,8 +730,8 @@ public final class RedisSink<K> implements BatchFlushHandler<K>, AutoCloseable {
      */
     StatefulRedisConnection<String, String> link(String node, long deadline);
 
-    /** The live replicas {@code node} has, as far as the sink knows. */
-    int replicas(String node);
+    /** The replicas of the nodes, as the nodes report them (default waits). */
+    ReplicaCounts replicaCounts();
 
     /** Asks for a fresh cluster topology, at most every so often; nothing on a standalone server. */
     void refresh();
@@ -706,13 +744,17 @@ public final class RedisSink<K> implements BatchFlushHandler<K>, AutoCloseable {
   private static final class StandaloneTransport implements Transport {
     final StatefulRedisConnection<String, String> connection;
     final String node;
-    final int replicas;
+    /** No topology: the server's last answer, the first one from the build. */
+    final ReplicaCounts replicaCounts = new ReplicaCounts(null);
 
+    /** {@code replicas}: what the server said at the build, or -1 when it was not asked. */
     StandaloneTransport(StatefulRedisConnection<String, String> connection, String node,
                         int replicas) {
       this.connection = connection;
       this.node = node;
-      this.replicas = replicas;
+      if (replicas >= 0) {
+        replicaCounts.seed(node, replicas);
+      }
     }
 
     @Override
@@ -731,8 +773,8 @@ public final class RedisSink<K> implements BatchFlushHandler<K>, AutoCloseable {
     }
 
     @Override
-    public int replicas(String node) {
-      return replicas;
+    public ReplicaCounts replicaCounts() {
+      return replicaCounts;
     }
 
     @Override
@@ -761,6 +803,8 @@ public final class RedisSink<K> implements BatchFlushHandler<K>, AutoCloseable {
 
     final RedisClusterClient client;
     final StatefulRedisClusterConnection<String, String> connection;
+    /** The nodes' own answers, with the topology's view for the nodes not asked (lately). */
+    final ReplicaCounts replicaCounts = new ReplicaCounts(this::replicas);
     private final AtomicLong lastRefresh = new AtomicLong(System.nanoTime() - REFRESH_NANOS);
     private final AtomicBoolean refreshing = new AtomicBoolean();
 
@@ -807,7 +851,15 @@ public final class RedisSink<K> implements BatchFlushHandler<K>, AutoCloseable {
     }
 
     @Override
-    public int replicas(String node) {
+    public ReplicaCounts replicaCounts() {
+      return replicaCounts;
+    }
+
+    /**
+     * The live replicas of {@code node} as the connection's topology shows them: it may lag
+     * (nothing refreshes it when a replica joins), hence {@link ReplicaCounts}.
+     */
+    int replicas(String node) {
       RedisClusterNode master = null;
       for (RedisClusterNode candidate : connection.getPartitions()) {
         if (candidate.getUri() != null && node.equals(candidate.getUri().getHost() + ":"
@@ -1080,11 +1132,21 @@ public final class RedisSink<K> implements BatchFlushHandler<K>, AutoCloseable {
      * and a part whose node reports fewer replicas fails (the buffer retries the batch; the
      * retry finds the part applied, renews its record and waits again). {@code 0} turns it off.
      *
-     * <p>Default (not called): one replica, with a 1 second timeout, on every node that has a
-     * live replica (a cluster node as the sink's view of the topology shows it; a standalone
-     * server as {@code INFO replication} shows it when the sink is built), nothing on the
-     * others. Set explicitly, every node must reach {@code replicas} replicas, and a node
-     * without them fails every part.
+     * <p>Default (not called): one replica, with a 1 second timeout (at most half the sink's
+     * {@link #timeout}), on every node that has a reachable replica, nothing on the others. The
+     * sink asks each node it writes to, about once a second, on the node's own connection and
+     * together with a flush's commands (no extra round trip): {@code INFO replication}, whose
+     * replicas in state {@code online} that acknowledged within the last 3 seconds count. A node
+     * not asked yet (or not for 5 seconds) counts as the sink's view of the cluster topology
+     * shows it; a standalone server is first asked when the sink is built. So a replica that
+     * comes online (an old master rejoining as the promoted master's replica) is waited for
+     * within about a second, and a flush whose question finds a replica that its guess missed
+     * sends {@code WAIT} before acknowledging. A replica that goes away is no longer waited for
+     * within about a second, one that stops acknowledging (frozen, cut off) within about 5
+     * seconds: the flushes that waited for it meanwhile fail and are retried, the later ones
+     * succeed without waiting, rather than every write failing. Set explicitly, the nodes are
+     * not asked: every node must reach {@code replicas} replicas, and a node without them fails
+     * every part.
      *
      * <p>{@code WAIT} makes an acknowledged write survive the loss of its master, as long as one
      * of the replicas that acknowledged it is promoted; it is not a consensus: a failover that
@@ -1165,14 +1227,10 @@ public final class RedisSink<K> implements BatchFlushHandler<K>, AutoCloseable {
         } catch (RedisException e) {
           LOG.log(System.Logger.Level.DEBUG, "CLIENT INFO failed; node named 'redis'", e);
         }
-        int replicas = 0;
+        int replicas = -1;
         if (waitReplicas == AUTO_REPLICAS) {
-          // "slave0:ip=...,port=...,state=online,offset=...,lag=0": one line per replica.
-          for (String line : connection.sync().info("replication").split("\r?\n")) {
-            if (line.startsWith("slave") && line.contains("state=online")) {
-              replicas++;
-            }
-          }
+          // The first answer, so that the first flushes need not guess (see ReplicaCounts).
+          replicas = ReplicaCounts.count(connection.sync().info("replication"));
         }
         loadScript(connection.sync().scriptLoad(PartScript.SOURCE));
         connection.setAutoFlushCommands(false);

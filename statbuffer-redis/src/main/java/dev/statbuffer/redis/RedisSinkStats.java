@@ -11,7 +11,9 @@ package dev.statbuffer.redis;
  * @param failedBatches calls of {@link RedisSink#flush} that failed (threw anything but a
  *     {@link dev.statbuffer.RejectedKeysException}), to be retried
  * @param roundTrips pipelined writes, each to one node, waited on together: one per node a batch
- *     touches, plus one per node for a part re-sent after the server had lost the script
+ *     touches, plus one per node for a part re-sent after the server had lost the script, plus
+ *     one per node for a {@code WAIT} sent after the parts' replies (by default, when the node
+ *     was found to have a replica during the flush)
  * @param commands script calls sent (one per part and attempt)
  * @param appliedParts parts applied by this sink
  * @param skippedParts parts found already applied (their batch marker existed) and acknowledged

@@ -526,7 +526,8 @@ public final class RedisTestCluster implements AutoCloseable {
     }
   }
 
-  private static List<Integer> freePorts(int count) throws IOException {
+  /** {@code count} free loopback ports whose port + 10000 is free too. */
+  static List<Integer> freePorts(int count) throws IOException {
     List<Integer> ports = new ArrayList<>();
     InetAddress loopback = InetAddress.getByName("127.0.0.1");
     for (int tries = 0; ports.size() < count; tries++) {
@@ -551,7 +552,8 @@ public final class RedisTestCluster implements AutoCloseable {
     }
   }
 
-  private static boolean accepts(int port) {
+  /** Whether something accepts connections on the loopback {@code port}. */
+  static boolean accepts(int port) {
     try (Socket socket = new Socket()) {
       socket.connect(new InetSocketAddress("127.0.0.1", port), 200);
       return true;
@@ -560,7 +562,8 @@ public final class RedisTestCluster implements AutoCloseable {
     }
   }
 
-  private static String run(List<String> command, Duration limit) throws IOException {
+  /** Runs {@code command}, returning its output; fails if it fails or outlasts {@code limit}. */
+  static String run(List<String> command, Duration limit) throws IOException {
     Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
     try {
       process.getOutputStream().close();
