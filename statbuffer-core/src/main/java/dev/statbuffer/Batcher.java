@@ -1,8 +1,12 @@
 package dev.statbuffer;
 
+import static java.util.Objects.requireNonNull;
+
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.IdentityHashMap;
 import java.util.List;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Turns handed-over counts into deliveries: one per key for a per-key handler, or batches of at
@@ -18,12 +22,14 @@ final class Batcher<K> {
   private final List<Delivery<K>> out;
   private final boolean batched;
   private final int maxBatchSize;
-  private final Durability<K> durable;
-  private HashMap<K, Long> counts;
+  /** A durable buffer's directory, or null in memory. */
+  private final @Nullable Durability<K> durable;
+  /** The batch being filled, or null before its first count. */
+  private @Nullable HashMap<K, Long> counts;
   /** A durable buffer's takes in the batch being filled, by key (the last take of each). */
-  private java.util.IdentityHashMap<DurableCell<K>, Durability.Mark<K>> marks;
+  private @Nullable IdentityHashMap<DurableCell<K>, Durability.Mark<K>> marks;
   /** Cells that died, whose slots go once their last take is recorded. */
-  private List<DurableCell<K>> released;
+  private @Nullable List<DurableCell<K>> released;
   private long sum;
   private int merged;
 
@@ -46,7 +52,7 @@ final class Batcher<K> {
         return;
       }
       if (marks == null) {
-        marks = new java.util.IdentityHashMap<>();
+        marks = new IdentityHashMap<>();
       }
       // By cell, not key: two cells of one key (one dying, one new) may meet in a batch, and
       // each slot needs its own entry. A cell taken twice keeps its last hAfter.
@@ -93,13 +99,15 @@ final class Batcher<K> {
   /** Closes the batch being filled, if any. */
   void finish() {
     if (merged > 0) {
-      if (counts.isEmpty()) {
+      // Made by the add that merged the first window of this batch.
+      HashMap<K, Long> batch = requireNonNull(counts, "counts");
+      if (batch.isEmpty()) {
         deliveries.pending().release(merged); // the merged windows summed to zero
-        if (marks != null) {
+        if (marks != null && durable != null) { // marks are made only in a durable buffer
           durable.storeHandedOver(marks.values());
         }
       } else {
-        Delivery<K> delivery = deliveries.newBatchDelivery(counts, sum, merged);
+        Delivery<K> delivery = deliveries.newBatchDelivery(batch, sum, merged);
         if (durable != null) {
           durable.recorded(delivery, (marks != null) ? marks.values() : null);
         }
@@ -110,7 +118,7 @@ final class Batcher<K> {
       sum = 0;
       merged = 0;
     }
-    if (released != null) {
+    if (released != null && durable != null) { // only a durable buffer's cells are released
       for (DurableCell<K> cell : released) {
         durable.free(cell); // every take of it is in a record closed by now
       }

@@ -3,6 +3,7 @@ package dev.statbuffer;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.util.concurrent.ThreadLocalRandom;
+import org.jspecify.annotations.Nullable;
 
 /**
  * One key's counter for the key's whole life in the buffer: a striped cell that is never replaced
@@ -127,12 +128,12 @@ class Cell<K> {
 
   // Declared first so that HotSpot lays it out right after `base` (offsets 16 and 24): an add
   // reads both, and on one cache line more often than if they were 16 bytes apart.
-  private volatile long[] stripes;
+  private volatile long @Nullable [] stripes; // null until the key sees contention
   private volatile long base;
 
   final K key;
   /** The next cell in the same wheel bucket; written only by the thread that links the cell. */
-  Cell<K> next;
+  @Nullable Cell<K> next;
 
   /** Creates an open cell whose first delta is counted; {@code |delta| <= SLOT_LIMIT}. */
   Cell(K key, long delta, long dueTick) {

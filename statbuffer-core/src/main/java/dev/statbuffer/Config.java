@@ -5,6 +5,7 @@ import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The options of one buffer, frozen by {@code build(...)}, plus what follows from them (the wheel's
@@ -31,12 +32,12 @@ final class Config {
   /** Closed by close() after the dump, in order. */
   final List<AutoCloseable> closeAfterDump;
   /** The user's executor, or null for the buffer's own threads. */
-  final Executor executor;
+  final @Nullable Executor executor;
   final Scheduler scheduler;
   final Ticker ticker;
   final boolean shutdownHook;
   /** The user's listener, or null. */
-  final BufferListener listener;
+  final @Nullable BufferListener listener;
   /**
    * The timing wheel's tick: fine enough to hand windows over within 10 ms of their time, coarse
    * enough that one turn of the wheel (41 s at 10 ms) covers most intervals, so few windows wait
@@ -48,8 +49,8 @@ final class Config {
   Config(String name, long intervalNanos, long jitterNanos, long backoffNanos,
       long maxBackoffNanos, int maxAttempts, long maxKeys, int maxBatchSize,
       long shutdownTimeoutNanos, long flushTimeoutNanos, List<AutoCloseable> closeAfterDump,
-      Executor executor, Scheduler scheduler, Ticker ticker,
-      boolean shutdownHook, BufferListener listener) {
+      @Nullable Executor executor, Scheduler scheduler, Ticker ticker,
+      boolean shutdownHook, @Nullable BufferListener listener) {
     this.name = name;
     this.intervalNanos = intervalNanos;
     this.jitterNanos = jitterNanos;

@@ -23,6 +23,7 @@ import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.zip.CRC32C;
+import org.jspecify.annotations.Nullable;
 
 /**
  * A dead-letter file: every count a buffer drops (after {@code maxAttempts}, when
@@ -178,8 +179,9 @@ public final class DeadLetters {
    * @param <K> the key type
    * @throws IOException if the file cannot be written
    */
+  @SuppressWarnings("try") // the FileLock resource is held for the body, never referenced in it
   public static <K> void append(Path file, KeyCodec<K> codec, String id, Map<K, Long> counts,
-      Exception reason) throws IOException {
+      @Nullable Exception reason) throws IOException {
     byte[] record = encode(codec, id, counts, reason);
     Path target = file.toAbsolutePath().normalize();
     Path parent = target.getParent();
@@ -277,7 +279,7 @@ public final class DeadLetters {
   }
 
   private static <K> void appendOrLog(Path file, KeyCodec<K> codec, String id,
-      Map<K, Long> counts, Exception reason) {
+      Map<K, Long> counts, @Nullable Exception reason) {
     try {
       append(file, codec, id, counts, reason);
     } catch (IOException | RuntimeException e) {
@@ -289,7 +291,7 @@ public final class DeadLetters {
   }
 
   private static <K> byte[] encode(KeyCodec<K> codec, String id, Map<K, Long> counts,
-      Exception reason) {
+      @Nullable Exception reason) {
     byte[] idBytes = id.getBytes(StandardCharsets.UTF_8);
     String text = String.valueOf(reason);
     if (text.length() > MAX_REASON) {
@@ -403,7 +405,7 @@ public final class DeadLetters {
   }
 
   /** The bytes of the whole record at {@code offset}, or null if there is none there. */
-  private static byte[] recordAt(ByteBuffer all, int offset) {
+  private static byte @Nullable [] recordAt(ByteBuffer all, int offset) {
     if (offset + RECORD_HEADER > all.limit() || all.getInt(offset) != RECORD_MAGIC) {
       return null;
     }

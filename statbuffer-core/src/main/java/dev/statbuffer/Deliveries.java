@@ -4,7 +4,6 @@ import java.lang.System.Logger;
 import java.lang.System.Logger.Level;
 import java.security.SecureRandom;
 import java.time.Duration;
-import java.util.HashMap;
 import java.util.HexFormat;
 import java.util.Iterator;
 import java.util.List;
@@ -24,6 +23,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Everything after hand-over: deliveries in flight, their submission to the executor, retries
@@ -52,15 +52,17 @@ final class Deliveries<K> {
   private final Executor executor;
   private final FlushTimeout flushTimeout;
   private final PendingKeys pending;
-  private final BufferListener listener;
+  private final @Nullable BufferListener listener;
   private final AtomicBoolean listenerFailed = new AtomicBoolean();
   private final FailureLog failureLog;
   private final Set<Delivery<K>> inFlight = ConcurrentHashMap.newKeySet();
   /** Deliveries an increment made, on their way to the executor through the scheduler. */
   private final Handoffs<K> handoffs;
   /** The delivery whose handler runs on this thread, so close() from a handler skips it. */
+  @SuppressWarnings("ThreadLocalUsage") // per buffer on purpose: each buffer asks about its own
   private final ThreadLocal<Delivery<K>> running = new ThreadLocal<>();
   /** The executor task running on this thread, so close() from a handler can release its rest. */
+  @SuppressWarnings("ThreadLocalUsage") // per buffer on purpose, as above
   private final ThreadLocal<DeliveryTask<K>> task = new ThreadLocal<>();
   /** This buffer's sender id: the first part of its batch ids. */
   private final String sender = newSender();
@@ -84,14 +86,14 @@ final class Deliveries<K> {
   /** Counts close() left in a durable buffer's directory, out of time, for the next start. */
   private final AtomicLong keptSum = new AtomicLong();
   /** A durable buffer's directory, or null. */
-  private final Durability<K> durable;
+  private final @Nullable Durability<K> durable;
 
   /** Set by close(): retries stop waiting for their full backoff. */
   private volatile boolean closing;
   private volatile long closeDeadline;
 
   Deliveries(Config config, Target<K> target, Executor executor, Threads.Pool pool,
-      PendingKeys pending, Durability<K> durable) {
+      PendingKeys pending, @Nullable Durability<K> durable) {
     this.config = config;
     this.durable = durable;
     this.flushTimeout = new FlushTimeout(config, pool);
@@ -120,7 +122,7 @@ final class Deliveries<K> {
   }
 
   /** The durable buffer's directory, or null. */
-  Durability<K> durable() {
+  @Nullable Durability<K> durable() {
     return durable;
   }
 
@@ -153,7 +155,7 @@ final class Deliveries<K> {
   }
 
   /** A batch delivery, registered in flight; under the hand-over lock. */
-  Delivery<K> newBatchDelivery(HashMap<K, Long> counts, long sum, int windows) {
+  Delivery<K> newBatchDelivery(Map<K, Long> counts, long sum, int windows) {
     Delivery<K> delivery = new Delivery<>(sender, idSequence.incrementAndGet(), unsettled, counts,
         sum, windows, config.ticker.read());
     register(delivery);
@@ -401,7 +403,8 @@ final class Deliveries<K> {
   }
 
   /** Records the handler call in JFR, when a recording asks for it. */
-  private void commit(FlushEvent event, Delivery<K> delivery, int attempt, Throwable error) {
+  private void commit(FlushEvent event, Delivery<K> delivery, int attempt,
+      @Nullable Throwable error) {
     event.end();
     if (event.shouldCommit()) {
       event.buffer = config.name;
@@ -420,6 +423,8 @@ final class Deliveries<K> {
     }
     failures.incrementAndGet();
     delivery.lastError = error;
+    // One thread at a time writes a delivery's failedCalls (see Delivery): not a lost update.
+    @SuppressWarnings("NonAtomicVolatileUpdate")
     int attempts = ++delivery.failedCalls;
     Backoff backoff = config.backoff;
     if (backoff.exhausted(attempts)) {
@@ -512,7 +517,7 @@ final class Deliveries<K> {
    * Reports dropped counts (all of a delivery's, or one rejected key's) to JFR, {@code onDrop}
    * and the listener; the caller has decided the outcome and counted the sum.
    */
-  private void dropped(Delivery<K> delivery, String id, Map<K, Long> counts, long sum,
+  private void dropped(Delivery<K> delivery, @Nullable String id, Map<K, Long> counts, long sum,
       int attempts, Exception error, Runnable onDrop) {
     DropEvent event = new DropEvent();
     if (event.isEnabled()) {
@@ -596,7 +601,8 @@ final class Deliveries<K> {
    * The futures of deliveries carrying {@code key} (or all, when key is null); those waiting out a
    * backoff go into {@code resend}, to be sent now. Under the hand-over lock.
    */
-  void collect(Object key, List<CompletableFuture<Void>> waits, List<Delivery<K>> resend) {
+  void collect(@Nullable Object key, List<CompletableFuture<Void>> waits,
+      @Nullable List<Delivery<K>> resend) {
     for (Delivery<K> delivery : inFlight) {
       if (key == null || delivery.contains(key)) {
         waits.add(delivery.done);

@@ -3,13 +3,13 @@ package dev.statbuffer;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.util.Collections;
-import java.util.HashMap;
 import java.util.Map;
 import java.util.NavigableSet;
 import java.util.NoSuchElementException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicInteger;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Counts that were handed over and are on their way to the handler: one key for a
@@ -41,18 +41,20 @@ final class Delivery<K> {
     }
   }
 
-  final String id;
+  /** The batch id, or null when the delivery has none (a per-key handler's). */
+  final @Nullable String id;
   /** The buffer's sender id, or null when the delivery has no id (a per-key handler's). */
-  final String sender;
+  final @Nullable String sender;
   /** The number in the sender's sequence, or -1. */
   final long sequence;
   /** The sequence numbers of the sender's unsettled deliveries (shared by them), or null. */
-  private final NavigableSet<Long> unsettled;
+  private final @Nullable NavigableSet<Long> unsettled;
   /** The single key of a per-key delivery, or null for a batch. */
-  final K key;
+  final @Nullable K key;
   /** The single count of a per-key delivery. */
   final long count;
-  private final Map<K, Long> counts;
+  /** The counts of a batch, or null for a per-key delivery. */
+  private final @Nullable Map<K, Long> counts;
   /** The sum of all counts; what goes to deliveredSum or droppedSum. */
   final long sum;
   /** How many windows were merged into this delivery; what leaves pendingKeys when it settles. */
@@ -65,15 +67,20 @@ final class Delivery<K> {
   volatile int attempt;
   /** Failed calls, including submissions the executor rejected: drives backoff and maxAttempts. */
   volatile int failedCalls;
-  volatile Exception lastError;
-  volatile Future<?> retryTimer;
-  /** A durable buffer's journal record of it; written under the hand-over lock before it leaves. */
-  Journal.Ref record;
+  /** The last failed call's error, or null before the first failure. */
+  volatile @Nullable Exception lastError;
+  /** The scheduled retry, or null when none waits. */
+  volatile @Nullable Future<?> retryTimer;
+  /**
+   * A durable buffer's journal record of it, or null (in memory, or the journal failed); written
+   * under the hand-over lock before it leaves.
+   */
+  Journal.@Nullable Ref record;
   private volatile int state;
 
   /** A per-key delivery; {@code sender} null for one without an id. */
-  Delivery(String sender, long sequence, NavigableSet<Long> unsettled, K key, long count,
-      long handedOverNanos) {
+  Delivery(@Nullable String sender, long sequence, @Nullable NavigableSet<Long> unsettled, K key,
+      long count, long handedOverNanos) {
     this.sender = sender;
     this.sequence = sequence;
     this.unsettled = unsettled;
@@ -87,8 +94,8 @@ final class Delivery<K> {
   }
 
   /** A batch delivery; {@code counts} must not be shared or changed afterwards. */
-  Delivery(String sender, long sequence, NavigableSet<Long> unsettled, HashMap<K, Long> counts,
-      long sum, int windows, long handedOverNanos) {
+  Delivery(String sender, long sequence, @Nullable NavigableSet<Long> unsettled,
+      Map<K, Long> counts, long sum, int windows, long handedOverNanos) {
     this.sender = sender;
     this.sequence = sequence;
     this.unsettled = unsettled;
@@ -160,7 +167,34 @@ final class Delivery<K> {
 
   /** Whether this delivery carries a count for {@code key}. */
   boolean contains(Object key) {
-    return (counts != null) ? counts.containsKey(key) : this.key.equals(key);
+    return (counts != null) ? counts.containsKey(key) : singleKey().equals(key);
+  }
+
+  /**
+   * The key of a per-key delivery (every delivery without counts has one: see the constructors).
+   *
+   * @throws IllegalStateException for a batch
+   */
+  K singleKey() {
+    K single = key;
+    if (single == null) {
+      throw new IllegalStateException("a batch delivery has no single key: " + this);
+    }
+    return single;
+  }
+
+  /**
+   * The id of a delivery that has one: every delivery to a batch handler (see
+   * {@code Deliveries.newKeyDelivery} and the batch constructor).
+   *
+   * @throws IllegalStateException for a per-key handler's delivery
+   */
+  String batchId() {
+    String known = id;
+    if (known == null) {
+      throw new IllegalStateException("a per-key handler's delivery has no batch id: " + this);
+    }
+    return known;
   }
 
   /** The counts, by key: unmodifiable. */
@@ -186,7 +220,7 @@ final class Delivery<K> {
   }
 
   /** The sender's set of unsettled numbers this delivery's number lives in, or null. */
-  NavigableSet<Long> unsettled() {
+  @Nullable NavigableSet<Long> unsettled() {
     return unsettled;
   }
 

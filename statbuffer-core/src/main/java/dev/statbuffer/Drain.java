@@ -10,6 +10,7 @@ import java.util.List;
 import java.util.concurrent.Future;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.function.BooleanSupplier;
+import org.jspecify.annotations.Nullable;
 
 /**
  * When cells are handed over: the buffer's clock in ticks, the wake-ups, and the drain that walks
@@ -125,7 +126,8 @@ final class Drain<K> {
   private volatile int status;
   private volatile long wakeTick = NONE;
   private volatile boolean pressure;
-  private volatile Future<?> wakeFuture;
+  /** The last wake-up scheduled, or null before the first. */
+  private volatile @Nullable Future<?> wakeFuture;
 
   Drain(Config config, Cells<K> cells, Deliveries<K> deliveries, BooleanSupplier closed) {
     this.config = config;
@@ -216,26 +218,28 @@ final class Drain<K> {
     for (;;) {
       int current = status;
       switch (current) {
-        case IDLE:
+        case IDLE -> {
           if (STATUS.compareAndSet(this, IDLE, REQUIRED)) {
             execute();
             return;
           }
-          break;
-        case REQUIRED:
-        case PROCESSING_TO_REQUIRED:
+        }
+        case REQUIRED, PROCESSING_TO_REQUIRED -> {
           return;
-        case PROCESSING_TO_IDLE:
+        }
+        case PROCESSING_TO_IDLE -> {
           if (STATUS.compareAndSet(this, PROCESSING_TO_IDLE, PROCESSING_TO_REQUIRED)) {
             return;
           }
-          break;
-        default:
-          throw new IllegalStateException("Invalid drain status: " + current);
+        }
+        default -> throw new IllegalStateException("Invalid drain status: " + current);
       }
     }
   }
 
+  // The drain is never cancelled (close() checks `closed` in drain() instead), and run() logs what
+  // it throws, so the future holds nothing to wait for or read.
+  @SuppressWarnings("FutureReturnValueIgnored")
   private void execute() {
     try {
       config.scheduler.schedule(task, 0);

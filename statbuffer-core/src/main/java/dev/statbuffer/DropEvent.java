@@ -6,10 +6,12 @@ import jdk.jfr.Event;
 import jdk.jfr.Label;
 import jdk.jfr.Name;
 import jdk.jfr.StackTrace;
+import org.jspecify.annotations.Nullable;
 
 /**
  * A JFR event per delivery given up on and handed to {@code onDrop}. Costs a check of a flag when
- * no recording asks for it. Thread-confined: one per drop.
+ * no recording asks for it. Thread-confined: one per drop. Its fields are set only when a
+ * recording commits it, so they may be null.
  */
 @Name("dev.statbuffer.Drop")
 @Label("StatBuffer Drop")
@@ -18,11 +20,11 @@ import jdk.jfr.StackTrace;
 @StackTrace(false)
 final class DropEvent extends Event {
   @Label("Buffer")
-  String buffer;
+  @Nullable String buffer;
 
   @Label("Batch Id")
   @Description("The batch id, or null for a per-key handler")
-  String batchId;
+  @Nullable String batchId;
 
   @Label("Keys")
   int keys;
@@ -37,5 +39,5 @@ final class DropEvent extends Event {
 
   @Label("Reason")
   @Description("The last error's class and message, or the shutdown timeout")
-  String reason;
+  @Nullable String reason;
 }

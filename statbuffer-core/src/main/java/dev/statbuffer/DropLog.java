@@ -5,6 +5,7 @@ import java.util.Iterator;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import org.jspecify.annotations.Nullable;
 
 /**
  * What the handlers' default {@code onDrop} reports: the dropped counts themselves (the key and
@@ -27,7 +28,8 @@ final class DropLog {
   private static long drops;
   private static long keys;
   private static long sum;
-  private static String reasons;
+  /** The reasons of the drops not yet summarized, or null when there are none. */
+  private static @Nullable String reasons;
   private static StringBuilder firstKeys = new StringBuilder();
 
   private DropLog() {}
@@ -125,7 +127,7 @@ final class DropLog {
     windowStart = now;
   }
 
-  private static void write(String line, Throwable error) {
+  private static void write(String line, @Nullable Throwable error) {
     Logs.logger().log(Level.ERROR, line, error);
     if (shuttingDown()) {
       System.err.println(line + ((error != null) ? " (" + error + ")" : ""));

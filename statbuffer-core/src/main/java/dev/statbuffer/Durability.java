@@ -19,6 +19,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.locks.LockSupport;
+import org.jspecify.annotations.Nullable;
 
 /**
  * A durable buffer's directory: its lock, its key slots ({@link KeySlots}, counted into by
@@ -158,7 +159,7 @@ final class Durability<K> implements AutoCloseable {
    * @return the cell, or null when no slot can be had (a full disk: the key is refused)
    * @throws IllegalArgumentException if the codec fails or the key's bytes are too long
    */
-  DurableCell<K> newCell(K key, long dueTick, Ticker ticker) {
+  @Nullable DurableCell<K> newCell(K key, long dueTick, Ticker ticker) {
     byte[] bytes = encode(key);
     if (refusingNewKeys && ticker.read() - refuseNewKeysUntil < 0) {
       return null;
@@ -212,7 +213,7 @@ final class Durability<K> implements AutoCloseable {
    * every take since the failure as not handed over, so a kill delivers those counts again under
    * new ids (at least once) and never loses them; a record written later would claim them taken.
    */
-  void recorded(Delivery<K> delivery, Collection<Mark<K>> marks) {
+  void recorded(Delivery<K> delivery, @Nullable Collection<Mark<K>> marks) {
     if (unrecorded) {
       return;
     }

@@ -3,6 +3,7 @@ package dev.statbuffer;
 import java.lang.System.Logger.Level;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
+import org.jspecify.annotations.Nullable;
 
 /**
  * A buffer's log of failed handler calls that a person can read under faults: the first failure
@@ -26,7 +27,8 @@ final class FailureLog {
   private long failures;
   private long keys;
   private long lastDelayNanos;
-  private Exception lastError;
+  /** The last error of the failures not yet summarized, or null when there are none. */
+  private @Nullable Exception lastError;
 
   FailureLog(String name, Ticker ticker) {
     this.name = name;

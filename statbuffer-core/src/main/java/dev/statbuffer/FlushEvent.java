@@ -6,11 +6,13 @@ import jdk.jfr.Event;
 import jdk.jfr.Label;
 import jdk.jfr.Name;
 import jdk.jfr.StackTrace;
+import org.jspecify.annotations.Nullable;
 
 /**
  * A JFR event per handler call: which buffer, how many keys and how much, which attempt, and
  * whether it succeeded; its duration is the handler's time. Costs a check of a flag when no
- * recording asks for it. Thread-confined: one per call.
+ * recording asks for it. Thread-confined: one per call. Its fields are set only when a recording
+ * commits it, so they may be null.
  */
 @Name("dev.statbuffer.Flush")
 @Label("StatBuffer Flush")
@@ -19,11 +21,11 @@ import jdk.jfr.StackTrace;
 @StackTrace(false)
 final class FlushEvent extends Event {
   @Label("Buffer")
-  String buffer;
+  @Nullable String buffer;
 
   @Label("Batch Id")
   @Description("The batch id, or null for a per-key handler")
-  String batchId;
+  @Nullable String batchId;
 
   @Label("Keys")
   int keys;
@@ -38,5 +40,5 @@ final class FlushEvent extends Event {
 
   @Label("Outcome")
   @Description("success, or failure with the exception's class")
-  String outcome;
+  @Nullable String outcome;
 }

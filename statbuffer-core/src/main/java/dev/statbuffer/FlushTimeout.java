@@ -5,6 +5,7 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicBoolean;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The {@code flushTimeout} of handler calls. Running calls are kept in a set; one sweep on the
@@ -35,7 +36,8 @@ final class FlushTimeout {
   private final Threads.Pool pool;
   private final Set<Call> running = ConcurrentHashMap.newKeySet();
   private final AtomicBoolean armed = new AtomicBoolean();
-  private volatile Future<?> sweep;
+  /** The last sweep scheduled, or null before the first. */
+  private volatile @Nullable Future<?> sweep;
 
   FlushTimeout(Config config, Threads.Pool pool) {
     this.config = config;
@@ -68,6 +70,9 @@ final class FlushTimeout {
     }
   }
 
+  // `running` is a concurrent set: its iterator is weakly consistent and never throws
+  // ConcurrentModificationException, and removing the call just returned by it is what we mean.
+  @SuppressWarnings("ModifyCollectionInEnhancedForLoop")
   private void sweep() {
     try {
       long now = config.ticker.read();

@@ -36,6 +36,10 @@ final class Handoffs<K> {
   }
 
   /** Submits {@code deliveries} through the scheduler. */
+  // Nothing reads the future: a hand-off is never cancelled (flush and close run it themselves
+  // through submitQueued, and whoever runs it first wins its CAS), and submitting handles an
+  // executor's refusal itself.
+  @SuppressWarnings("FutureReturnValueIgnored")
   void submitLater(List<Delivery<K>> deliveries) {
     if (deliveries.isEmpty()) {
       return;

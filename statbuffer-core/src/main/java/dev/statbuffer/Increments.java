@@ -1,9 +1,12 @@
 package dev.statbuffer;
 
+import static java.util.Objects.requireNonNull;
+
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.BiConsumer;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Every increment but an add to an open window: making a cell, opening a window on a dormant
@@ -56,7 +59,7 @@ final class Increments<K> {
   private final Deliveries<K> deliveries;
   private final RefusalLog refusals;
   /** A durable buffer's directory, or null. */
-  private final Durability<K> durable;
+  private final @Nullable Durability<K> durable;
 
   Increments(String name, Gate gate, Cells<K> cells, PendingKeys pending, Drain<K> drain,
       Deliveries<K> deliveries) {
@@ -74,19 +77,22 @@ final class Increments<K> {
   /**
    * Everything but an add to an open window: making a cell, opening a window on a dormant cell,
    * replacing a dead one, handing a full one over. {@code result} is what {@code cell.add} said
-   * ({@link Cell#DEAD} when there was no cell).
+   * ({@link Cell#DEAD} when there was no cell). {@code cell} is null only with {@link Cell#DEAD}:
+   * every other result comes from {@code cell.add}.
    */
-  boolean slow(K key, long delta, Cell<K> cell, int result) {
+  boolean slow(K key, long delta, @Nullable Cell<K> cell, int result) {
     boolean waited = false;
     for (;;) {
       switch (result) {
-        case Cell.ADDED:
+        case Cell.ADDED -> {
           return true;
-        case Cell.ADDED_UNOPENED:
-          openAfterRace(cell);
+        }
+        case Cell.ADDED_UNOPENED -> {
+          openAfterRace(requireNonNull(cell, "cell")); // the result came from cell.add
           return true;
-        case Cell.UNOPENED:
-          int opened = open(cell, delta);
+        }
+        case Cell.UNOPENED -> {
+          int opened = open(requireNonNull(cell, "cell"), delta); // the result came from cell.add
           if (opened == Cell.ADDED) {
             return true;
           } else if (opened == REFUSED_NOW) {
@@ -98,13 +104,14 @@ final class Increments<K> {
             result = Cell.DEAD;
             continue;
           }
-          break; // opened without the delta, or opened by another writer: add it
-        case Cell.FULL:
-          if (!handOverFull(cell)) {
+          // opened without the delta, or opened by another writer: add it
+        }
+        case Cell.FULL -> {
+          if (!handOverFull(requireNonNull(cell, "cell"))) { // the result came from cell.add
             return false;
           }
-          break;
-        case Cell.DEAD:
+        }
+        case Cell.DEAD -> {
           if (cell != null) {
             table.remove(key, cell); // help its remover; only this dead cell goes
           }
@@ -130,9 +137,8 @@ final class Increments<K> {
             }
             continue; // another writer made one (or room was made): look it up
           }
-          break;
-        default:
-          throw new IllegalStateException("Invalid add result: " + result);
+        }
+        default -> throw new IllegalStateException("Invalid add result: " + result);
       }
       result = cell.add(delta);
     }
@@ -146,7 +152,7 @@ final class Increments<K> {
    *     caller should add it; {@link Cell#DEAD}
    */
   private int open(Cell<K> cell, long delta) {
-    if (!reserve(delta)) {
+    if (!reserve()) {
       return REFUSED_NOW;
     }
     cells.opening();
@@ -178,19 +184,19 @@ final class Increments<K> {
    * Reserves a pending window for a new one; false at {@code maxKeys}, after asking for relief
    * (the caller may wait for room, outside the gate, and try again, or call {@link #refused}).
    */
-  private boolean reserve(long delta) {
-    switch (pending.reserve()) {
-      case PendingKeys.RESERVED:
-        return true;
-      case PendingKeys.RESERVED_UNDER_PRESSURE:
+  private boolean reserve() {
+    return switch (pending.reserve()) {
+      case PendingKeys.RESERVED -> true;
+      case PendingKeys.RESERVED_UNDER_PRESSURE -> {
         drain.requestRelief();
-        return true;
-      case PendingKeys.REFUSED:
+        yield true;
+      }
+      case PendingKeys.REFUSED -> {
         drain.requestRelief();
-        return false;
-      default:
-        throw new IllegalStateException("Invalid reservation");
-    }
+        yield false;
+      }
+      default -> throw new IllegalStateException("Invalid reservation");
+    };
   }
 
   /** Refuses an increment for good at {@code maxKeys}: counted, logged, reported; false. */
@@ -210,7 +216,7 @@ final class Increments<K> {
       return CLOSED_NOW;
     }
     try {
-      if (!reserve(delta)) {
+      if (!reserve()) {
         return REFUSED;
       }
       cells.opening();
@@ -263,7 +269,7 @@ final class Increments<K> {
         return false;
       }
       try {
-        if (reserve(delta)) {
+        if (reserve()) {
           out = underHandOverLock(
               (batcher, list) -> list.add(deliveries.newKeyDelivery(key, delta)));
         }
@@ -329,7 +335,7 @@ final class Increments<K> {
      * benchmark ran 10-18% slower).
      */
     private final StatBuffer<K> buffer;
-    private volatile Cell<K> cell;
+    private volatile @Nullable Cell<K> cell;
 
     Handle(K key, StatBuffer<K> buffer) {
       this.key = key;

@@ -12,6 +12,7 @@ import java.util.List;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.zip.CRC32C;
+import org.jspecify.annotations.Nullable;
 
 /**
  * A durable buffer's journal of hand-overs: one record per delivery, appended before the delivery
@@ -47,10 +48,13 @@ final class Journal {
   private static final String SUFFIX = ".sb";
 
   /** One key's count in a record; {@code slot} is -1 for a count that came from no slot. */
-  record Entry(byte[] key, long count, long slot, int gen, long hAfter) {}
+  record Entry(
+      // Written to or read from a record, never compared or hashed: identity is fine.
+      @SuppressWarnings("ArrayRecordComponent") byte[] key,
+      long count, long slot, int gen, long hAfter) {}
 
   /** A record read back by recovery; {@code sender} is null for a per-key delivery. */
-  record Recorded(Ref ref, long storeId, long serial, long wallMillis, String sender,
+  record Recorded(Ref ref, long storeId, long serial, long wallMillis, @Nullable String sender,
                   long sequence, List<Entry> entries) {}
 
   /**
@@ -93,10 +97,13 @@ final class Journal {
   private final List<Segment> open = new ArrayList<>();
   private Segment current;
 
-  private Journal(Path directory, String name) {
+  /** A journal holding {@code kept} (segments with unsettled records) and a new segment. */
+  private Journal(Path directory, String name, List<Segment> kept, int next) throws IOException {
     this.directory = directory;
     this.name = name;
     this.logger = System.getLogger(StatBuffer.class.getName());
+    open.addAll(kept);
+    this.current = newSegment(next);
   }
 
   /**
@@ -105,8 +112,8 @@ final class Journal {
    * a new segment for appends.
    */
   static Journal open(Path directory, String name, List<Recorded> unsettled) throws IOException {
-    Journal journal = new Journal(directory, name);
     deleteTemporary(directory);
+    List<Segment> kept = new ArrayList<>();
     int next = 0;
     for (Path file : files(directory)) {
       int index = index(file);
@@ -126,16 +133,15 @@ final class Journal {
         Files.delete(file);
       } else {
         segment.live.set(found.size());
-        journal.open.add(segment);
+        kept.add(segment);
         unsettled.addAll(found);
       }
     }
-    journal.current = journal.newSegment(next);
-    return journal;
+    return new Journal(directory, name, kept, next);
   }
 
   /** Appends a record; under the hand-over lock. */
-  Ref append(long storeId, long serial, long wallMillis, String sender, long sequence,
+  Ref append(long storeId, long serial, long wallMillis, @Nullable String sender, long sequence,
       List<Entry> entries) throws IOException {
     byte[] senderBytes = (sender != null) ? sender.getBytes(StandardCharsets.US_ASCII)
         : new byte[0];
@@ -355,6 +361,8 @@ final class Journal {
   }
 
   /** The body length of a whole, valid record at {@code position}, or -1. */
+  // `all` is read()'s ByteBuffer.wrap of the whole file: its array is all of it, from offset 0.
+  @SuppressWarnings("ByteBufferBackingArray")
   private static int wholeRecord(ByteBuffer all, int position) {
     if (all.limit() - position < RECORD_HEADER || all.getInt(position) != RECORD_MAGIC) {
       return -1;

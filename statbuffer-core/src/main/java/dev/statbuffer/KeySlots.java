@@ -81,7 +81,8 @@ final class KeySlots implements AutoCloseable {
 
   /** A bound slot as recovery finds it. */
   record Bound(long ref, int gen, long accepted, long handedOver, long serial, boolean retired,
-               byte[] key) {}
+               // Carried from the file to the journal, never compared or hashed: identity is fine.
+               @SuppressWarnings("ArrayRecordComponent") byte[] key) {}
 
   private final Path directory;
   private final int slotSize;
@@ -197,6 +198,7 @@ final class KeySlots implements AutoCloseable {
   }
 
   /** Slots bound now; for stats and tests. */
+  @SuppressWarnings("ReferenceEquality") // identity intended: is this the last segment of the list
   synchronized long boundSlots() {
     long total = 0;
     for (Segment segment : segments) {
@@ -210,7 +212,7 @@ final class KeySlots implements AutoCloseable {
    * a kill never leaves a short segment (recovery deletes the temporary file).
    */
   private Segment newSegment(int index) throws IOException {
-    int capacity = (int) Math.min(FIRST_CAPACITY << Math.min(index, 6),
+    int capacity = Math.min(FIRST_CAPACITY << Math.min(index, 6),
         (Integer.MAX_VALUE - HEADER) / slotSize); // one mapping holds at most 2 GiB
     Path file = directory.resolve(PREFIX + index + SUFFIX);
     Path temporary = directory.resolve(PREFIX + index + SUFFIX + ".tmp");
@@ -377,6 +379,8 @@ final class KeySlots implements AutoCloseable {
     return new Scan(storeId, bound);
   }
 
+  // `header` is scan()'s ByteBuffer.allocate(HEADER): its array is all of it, from offset 0.
+  @SuppressWarnings("ByteBufferBackingArray")
   private static void checkHeader(Path file, ByteBuffer header, int index) throws IOException {
     if (header.getInt(0) != MAGIC) {
       throw new IOException("Durable buffer file " + file + " is not a key file (bad magic)");

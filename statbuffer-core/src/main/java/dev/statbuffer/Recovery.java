@@ -10,6 +10,7 @@ import java.util.Map;
 import java.util.NavigableSet;
 import java.util.concurrent.ConcurrentSkipListSet;
 import java.util.concurrent.TimeUnit;
+import org.jspecify.annotations.Nullable;
 
 /**
  * A durable buffer's start on a directory an earlier process left: what that process accepted
@@ -102,7 +103,7 @@ final class Recovery<K> {
    * record is settled once all of them are.
    */
   private List<Delivery<K>> again(Journal.Recorded record, Deliveries<K> deliveries,
-      PendingKeys pending, NavigableSet<Long> numbers) {
+      PendingKeys pending, @Nullable NavigableSet<Long> numbers) {
     Map<K, Long> counts = new LinkedHashMap<>();
     for (Journal.Entry entry : record.entries()) {
       counts.merge(decode(entry.key()), entry.count(), Long::sum);

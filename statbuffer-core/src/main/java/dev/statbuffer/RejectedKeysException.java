@@ -5,6 +5,7 @@ import static java.util.Objects.requireNonNull;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Thrown by a handler to say that a call was applied except for some keys that the store refused
@@ -55,7 +56,7 @@ public final class RejectedKeysException extends RuntimeException {
    * @param key the rejected key
    * @param cause what the store said
    */
-  public RejectedKeysException(String id, Object key, Exception cause) {
+  public RejectedKeysException(@Nullable String id, Object key, Exception cause) {
     this(List.of(new Rejection(id, key, cause)));
   }
 
@@ -90,7 +91,7 @@ public final class RejectedKeysException extends RuntimeException {
    * @param cause what the store said; its message should name the key, the column or Redis key
    *     and the fix
    */
-  public record Rejection(String id, Object key, Exception cause) {
+  public record Rejection(@Nullable String id, Object key, Exception cause) {
     /**
      * Checks the components.
      *

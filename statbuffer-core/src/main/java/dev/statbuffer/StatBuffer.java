@@ -14,6 +14,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.atomic.AtomicInteger;
+import org.jspecify.annotations.Nullable;
 
 /**
  * A buffer of per-key counters. Each {@link #increment} lands in the key's counter; an
@@ -70,8 +71,8 @@ public final class StatBuffer<K> implements AutoCloseable {
   }
 
   private final Config config;
-  private final ExecutorService ownedExecutor;
-  private final Thread shutdownHook;
+  private final @Nullable ExecutorService ownedExecutor;
+  private final @Nullable Thread shutdownHook;
   private final PendingKeys pending;
   private final Cells<K> cells;
   /** The table itself, read directly by the increment fast path. */
@@ -81,17 +82,25 @@ public final class StatBuffer<K> implements AutoCloseable {
   private final Increments<K> increments;
   private final Flushes<K> flushes;
   /** A durable buffer's directory, or null in memory. */
-  private final Durability<K> durable;
+  private final @Nullable Durability<K> durable;
 
   private volatile long lifecycle;
   private final CompletableFuture<Void> terminated = new CompletableFuture<>();
   private final AtomicInteger closeCalls = new AtomicInteger();
 
-  private StatBuffer(Config config, Target<K> target, Durability<K> durable) {
+  private StatBuffer(Config config, Target<K> target, @Nullable Durability<K> durable) {
     this.config = config;
     this.durable = durable;
-    this.ownedExecutor = (config.executor == null) ? Threads.newDefaultExecutor(config.name) : null;
-    Executor executor = (ownedExecutor != null) ? ownedExecutor : config.executor;
+    Executor given = config.executor;
+    ExecutorService owned = null;
+    Executor executor;
+    if (given == null) {
+      owned = Threads.newDefaultExecutor(config.name);
+      executor = owned;
+    } else {
+      executor = given;
+    }
+    this.ownedExecutor = owned;
     this.pending = new PendingKeys(config.maxKeys, config.pressureKeys);
     this.cells = new Cells<>(pending);
     this.table = cells.map;
@@ -395,7 +404,7 @@ public final class StatBuffer<K> implements AutoCloseable {
   }
 
   /** The key's cell, or null; for tests. */
-  Cell<K> cellOf(K key) {
+  @Nullable Cell<K> cellOf(K key) {
     return table.get(key);
   }
 
@@ -429,7 +438,7 @@ public final class StatBuffer<K> implements AutoCloseable {
   public static final class Builder {
     private static final AtomicInteger NAMES = new AtomicInteger();
 
-    private String name;
+    private @Nullable String name;
     private Duration interval = Duration.ofSeconds(5);
     private Duration jitter = Duration.ZERO;
     private Duration backoff = Duration.ofSeconds(1);
@@ -437,14 +446,14 @@ public final class StatBuffer<K> implements AutoCloseable {
     private int maxAttempts = Integer.MAX_VALUE;
     private long maxKeys = Long.MAX_VALUE;
     private int maxBatchSize = 1000;
-    private Executor executor;
+    private @Nullable Executor executor;
     private Duration shutdownTimeout = Duration.ofSeconds(30);
     private Duration flushTimeout = Duration.ofSeconds(30);
     private final List<AutoCloseable> closeAfterDump = new ArrayList<>();
     private boolean shutdownHook = true;
     private Ticker ticker = Ticker.system();
     private Scheduler scheduler = Scheduler.system();
-    private BufferListener listener;
+    private @Nullable BufferListener listener;
 
     private Builder() {}
 

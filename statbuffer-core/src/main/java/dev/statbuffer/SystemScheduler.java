@@ -5,6 +5,9 @@ import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 
 /** The JVM-wide timer thread behind {@link Scheduler#system()}. Thread-safe. */
+// The one field is a thread-safe executor, set once in the constructor and never replaced: the
+// singleton's state is the shared timer thread by design.
+@SuppressWarnings("ImmutableEnumChecker")
 enum SystemScheduler implements Scheduler {
   INSTANCE;
 

@@ -11,6 +11,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Where handed-over counts go: a {@link FlushHandler} that takes one key at a time, or a
@@ -72,24 +73,25 @@ sealed interface Target<K> permits Target.PerKey, Target.Batched {
 
     @Override
     public void flush(Delivery<K> delivery, int attempt) throws Exception {
-      handler.flush(delivery.key, delivery.count);
+      handler.flush(delivery.singleKey(), delivery.count);
     }
 
     @Override
     public void onDrop(Delivery<K> delivery, int attempts, Exception lastError) {
-      handler.onDrop(delivery.key, delivery.count, lastError);
+      handler.onDrop(delivery.singleKey(), delivery.count, lastError);
     }
 
     @Override
     public List<Rejected<K>> rejected(Delivery<K> delivery, RejectedKeysException report) {
       // A per-key call carries one key: the report is about it, whatever key it names.
+      K key = delivery.singleKey();
       Exception cause = report.rejections().get(0).cause();
       for (RejectedKeysException.Rejection rejection : report.rejections()) {
-        if (delivery.key.equals(rejection.key())) {
+        if (key.equals(rejection.key())) {
           cause = rejection.cause();
         }
       }
-      return List.of(new Rejected<>(null, delivery.key, delivery.count, cause));
+      return List.of(new Rejected<>(null, key, delivery.count, cause));
     }
 
     @Override
@@ -118,13 +120,13 @@ sealed interface Target<K> permits Target.PerKey, Target.Batched {
 
     @Override
     public void flush(Delivery<K> delivery, int attempt) throws Exception {
-      handler.flush(new Batch<>(delivery.id, delivery.counts(), attempt, delivery.sender,
+      handler.flush(new Batch<>(delivery.batchId(), delivery.counts(), attempt, delivery.sender,
           delivery.sequence, delivery.settledBelow()));
     }
 
     @Override
     public void onDrop(Delivery<K> delivery, int attempts, Exception lastError) {
-      handler.onDrop(new Batch<>(delivery.id, delivery.counts(), Math.max(1, attempts),
+      handler.onDrop(new Batch<>(delivery.batchId(), delivery.counts(), Math.max(1, attempts),
           delivery.sender, delivery.sequence, delivery.settledBelow()),
           lastError);
     }
@@ -136,6 +138,7 @@ sealed interface Target<K> permits Target.PerKey, Target.Batched {
 
     @Override
     public List<Rejected<K>> rejected(Delivery<K> delivery, RejectedKeysException report) {
+      String batchId = delivery.batchId();
       Map<K, Long> counts = delivery.counts();
       List<RejectedKeysException.Rejection> rejections = report.rejections();
       List<Rejected<K>> out = new ArrayList<>(rejections.size());
@@ -145,10 +148,11 @@ sealed interface Target<K> permits Target.PerKey, Target.Batched {
         Long count = counts.get(rejection.key());
         if (count == null) {
           throw new IllegalArgumentException("the handler reported key " + rejection.key()
-              + " rejected, but batch " + delivery.id + " does not carry it", report);
+              + " rejected, but batch " + batchId + " does not carry it", report);
         }
-        String id = (rejection.id() != null) ? rejection.id() : derivedId(delivery.id, i);
-        if (id.equals(delivery.id) || !ids.add(id)) {
+        String given = rejection.id();
+        String id = (given != null) ? given : derivedId(batchId, i);
+        if (id.equals(batchId) || !ids.add(id)) {
           throw new IllegalArgumentException("the handler reported key " + rejection.key()
               + " rejected under id " + id + ", which is the batch's own id or another"
               + " rejection's", report);
@@ -162,7 +166,11 @@ sealed interface Target<K> permits Target.PerKey, Target.Batched {
 
     @Override
     public void onDropRejected(Rejected<K> rejected, int attempts) {
-      handler.onDrop(Batch.of(rejected.id(), Map.of(rejected.key(), rejected.count()),
+      String id = rejected.id();
+      if (id == null) { // rejected() above gives every key of a batch an id
+        throw new IllegalStateException("a batch handler's rejected key has no id: " + rejected);
+      }
+      handler.onDrop(Batch.of(id, Map.of(rejected.key(), rejected.count()),
           Math.max(1, attempts)), rejected.cause());
     }
 
@@ -202,13 +210,13 @@ sealed interface Target<K> permits Target.PerKey, Target.Batched {
    * @param cause the store's reason
    * @param <K> the key type
    */
-  record Rejected<K>(String id, K key, long count, Exception cause) {}
+  record Rejected<K>(@Nullable String id, K key, long count, Exception cause) {}
 
   /**
    * One call's view of a delivery: its id, counts and attempt number, none of which ever change.
    * Immutable and thread-safe.
    */
-  record Batch<K>(String id, Map<K, Long> counts, int attempt, String senderOrNull,
+  record Batch<K>(String id, Map<K, Long> counts, int attempt, @Nullable String senderOrNull,
       long sequence, long settledBelow) implements FlushBatch<K> {
     /** A batch not numbered by a buffer. */
     static <K> Batch<K> of(String id, Map<K, Long> counts, int attempt) {

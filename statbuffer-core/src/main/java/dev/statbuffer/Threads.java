@@ -5,6 +5,7 @@ import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import org.jspecify.annotations.Nullable;
 
 /** The threads the library creates, named after their buffer. Stateless. */
 final class Threads {
@@ -35,12 +36,12 @@ final class Threads {
    * as it is. Thread-safe.
    */
   static final class Pool {
-    private final ThreadPoolExecutor owned;
+    private final @Nullable ThreadPoolExecutor owned;
     private final int base;
     private int abandoned;
 
     /** @param owned the buffer's own pool, or null for a user's executor */
-    Pool(ExecutorService owned) {
+    Pool(@Nullable ExecutorService owned) {
       this.owned = (owned instanceof ThreadPoolExecutor tpe) ? tpe : null;
       this.base = (this.owned != null) ? this.owned.getMaximumPoolSize() : 0;
     }
@@ -78,7 +79,7 @@ final class Threads {
   }
 
   /** Removes a buffer's shutdown hook (null: none), unless it is the hook that is running. */
-  static void removeShutdownHook(Thread hook) {
+  static void removeShutdownHook(@Nullable Thread hook) {
     if (hook != null && Thread.currentThread() != hook) {
       try {
         Runtime.getRuntime().removeShutdownHook(hook);

@@ -1,6 +1,7 @@
 package dev.statbuffer;
 
 import java.util.concurrent.atomic.AtomicReferenceArray;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Where cells wait for their tick: {@link #SIZE} buckets, each a lock-free stack of cells linked
@@ -53,7 +54,7 @@ final class TimingWheel<K> {
   }
 
   /** Empties the bucket of {@code tick} and returns its list (null when empty); under the lock. */
-  Cell<K> take(long tick) {
+  @Nullable Cell<K> take(long tick) {
     return buckets.getAndSet(index(tick), null);
   }
 
