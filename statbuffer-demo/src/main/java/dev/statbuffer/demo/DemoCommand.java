@@ -12,13 +12,10 @@ import java.time.Duration;
 import java.time.ZoneOffset;
 import java.time.ZonedDateTime;
 import java.time.format.DateTimeFormatter;
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
-import java.util.Properties;
 import java.util.concurrent.Callable;
 import java.util.function.UnaryOperator;
 import picocli.CommandLine;
@@ -85,49 +82,12 @@ public final class DemoCommand implements Callable<Integer> {
   private static final java.util.logging.Logger POOL_LOGGER =
       java.util.logging.Logger.getLogger("com.zaxxer.hikari");
 
-  /** The stores, as the {@code --store} option names them. */
-  enum Store {
-    H2("h2", "H2", "jdbc:h2:"),
-    SQLITE("sqlite", "SQLite", "jdbc:sqlite:"),
-    POSTGRES("postgres", "PostgreSQL", "jdbc:postgresql:"),
-    MARIADB("mariadb", "MariaDB", "jdbc:mariadb:"),
-    REDIS("redis", "Redis", "redis");
-
-    final String option;
-    final String label;
-    final String urlPrefix;
-
-    Store(String option, String label, String urlPrefix) {
-      this.option = option;
-      this.label = label;
-      this.urlPrefix = urlPrefix;
-    }
-
-    @Override
-    public String toString() {
-      return option;
-    }
-
-    static String names() {
-      StringBuilder names = new StringBuilder();
-      for (Store store : values()) {
-        names.append((names.length() == 0) ? "" : ", ").append(store.option);
-      }
-      return names.toString();
-    }
-  }
-
   /** Reads {@code --store}, naming the allowed values when it fails. */
   static final class StoreConverter implements ITypeConverter<Store> {
     @Override
     public Store convert(String value) {
-      for (Store store : Store.values()) {
-        if (store.option.equalsIgnoreCase(value.trim())) {
-          return store;
-        }
-      }
-      throw new TypeConversionException("'" + value + "' is not a store: use one of "
-          + Store.names());
+      return Store.forOption(value).orElseThrow(() -> new TypeConversionException(
+          "'" + value + "' is not a store: use one of " + String.join(", ", Store.options())));
     }
   }
 
@@ -135,7 +95,7 @@ public final class DemoCommand implements Callable<Integer> {
   static final class StoreCandidates implements Iterable<String> {
     @Override
     public Iterator<String> iterator() {
-      return Arrays.stream(Store.values()).map(s -> s.option).iterator();
+      return Store.options().iterator();
     }
   }
 
@@ -209,6 +169,11 @@ public final class DemoCommand implements Callable<Integer> {
   /** Tests: wraps the store, to make the verification fail on purpose. */
   UnaryOperator<DemoStore> storeDecorator = UnaryOperator.identity();
 
+  /** Where the run prints; set by {@link #call}, as are {@link #err} and {@link #stop}. */
+  private PrintWriter out;
+  private PrintWriter err;
+  private StopSignal stop;
+
   /**
    * Runs the demo and exits with its status.
    *
@@ -254,13 +219,16 @@ public final class DemoCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     validate();
-    PrintWriter out = spec.commandLine().getOut();
-    PrintWriter err = spec.commandLine().getErr();
-    StopSignal stop = new StopSignal(out, err);
+    out = spec.commandLine().getOut();
+    err = spec.commandLine().getErr();
+    stop = new StopSignal(out, err);
     stop.install();
     int code = NOT_VERIFIED;
     try {
-      code = run(out, err, stop);
+      code = run();
+      return code;
+    } catch (CannotUse e) { // the --data or --durable directory, before the store is opened
+      e.print(err);
       return code;
     } finally {
       out.flush();
@@ -270,6 +238,12 @@ public final class DemoCommand implements Callable<Integer> {
   }
 
   private void validate() {
+    validateTraffic();
+    validateTiming();
+    validateUrl();
+  }
+
+  private void validateTraffic() {
     if (threads < 1 || threads > MAX_THREADS) {
       throw invalid("--threads", "must be from 1 to " + MAX_THREADS, threads);
     }
@@ -279,6 +253,9 @@ public final class DemoCommand implements Callable<Integer> {
     if (!(zipf >= 0 && zipf <= MAX_ZIPF)) {
       throw invalid("--zipf", "must be from 0 (uniform) to " + MAX_ZIPF, zipf);
     }
+  }
+
+  private void validateTiming() {
     if (duration != null && increments != null) {
       throw new ParameterException(spec.commandLine(), "--duration and --increments exclude"
           + " each other: give one (without either, the traffic runs for "
@@ -294,17 +271,12 @@ public final class DemoCommand implements Callable<Integer> {
       throw invalid("--interval", "must not be negative (such as 1s, or 0 to flush at once)",
           interval);
     }
-    if (url != null) {
-      boolean matches = (store == Store.REDIS)
-          ? url.startsWith("redis://") || url.startsWith("rediss://")
-          : url.startsWith(store.urlPrefix);
-      if (!matches) {
-        throw new ParameterException(spec.commandLine(), "Invalid value for option '--url': a "
-            + store.option + " URL starts with "
-            + ((store == Store.REDIS) ? "redis:// or rediss://" : store.urlPrefix)
-            + ", such as " + defaultUrl(store, Path.of("./statbuffer-demo-data")) + "; was '" + url
-            + "'");
-      }
+  }
+
+  private void validateUrl() {
+    if (url != null && !store.accepts(url)) {
+      throw new ParameterException(spec.commandLine(), "Invalid value for option '--url': "
+          + store.urlRule() + "; was '" + url + "'");
     }
   }
 
@@ -315,64 +287,84 @@ public final class DemoCommand implements Callable<Integer> {
         "Invalid value for option '" + option + "': " + rule + "; was " + shown);
   }
 
-  private int run(PrintWriter out, PrintWriter err, StopSignal stop) throws Exception {
-    String target = target(err);
-    DurableRun durableRun = (target != null && durable != null) ? openDurable(target, err) : null;
-    if (target == null || (durable != null && durableRun == null)) {
-      return NOT_VERIFIED;
-    }
+  /**
+   * The run: opens the {@code --durable} directory and the store, counts into the store, and
+   * closes them. A step that finds something unusable throws {@link CannotUse}; once the store is
+   * open, what it says is printed before the store is closed, as the drivers' own messages on
+   * closing come after it.
+   */
+  private int run() throws Exception {
+    String target = target();
+    DurableRun durableRun = openDurable(target);
     String runId = (durableRun != null) ? durableRun.runId() : newRunId();
-    try (DurableRun closing = durableRun;
-        DemoStore demoStore = storeDecorator.apply(openStore(target, runId))) {
-      printHeader(out, demoStore, durableRun);
+    try (durableRun; DemoStore demoStore = openStore(target, runId)) {
+      printHeader(demoStore, durableRun);
       try {
-        demoStore.prepare();
-      } catch (Exception e) {
-        err.println("statbuffer-demo: cannot use " + store.label + " at " + target + ": "
-            + rootMessage(e));
-        err.println(hint(store));
+        prepare(demoStore, target);
+        return count(demoStore, durableRun, runId);
+      } catch (CannotUse e) {
+        e.print(err);
         return NOT_VERIFIED;
       }
-      return count(out, err, stop, demoStore, durableRun, runId);
     }
   }
 
-  /** The store's URL: {@code --url}, or the default (creating the --data directory); or null. */
-  private String target(PrintWriter err) {
+  /** Counts into the prepared store, verifies and prints the summary; the exit status. */
+  private int count(DemoStore demoStore, DurableRun durableRun, String runId) throws Exception {
+    Traffic traffic = newTraffic();
+    StatBuffer<String> buffer = newBuffer(demoStore, durableRun, traffic);
+    Timing timing = runTraffic(traffic, buffer, demoStore, durableRun);
+    Verification verification = verify(demoStore, traffic, durableRun);
+    Summary summary = summary(runId, traffic, buffer.stats(), demoStore, timing, verification,
+        durableRun);
+    printSummary(summary, verification, buffer.stats(), traffic.refused());
+    return summary.verified() ? VERIFIED : NOT_VERIFIED;
+  }
+
+  /** The store's URL: {@code --url}, or the default (creating the --data directory). */
+  private String target() throws CannotUse {
     if (url != null) {
       return url;
     }
     Path dataDir = data.toAbsolutePath().normalize();
-    if (store == Store.H2 || store == Store.SQLITE) {
+    if (store.inDataDir()) {
       try {
         Files.createDirectories(dataDir);
       } catch (IOException e) {
-        err.println("statbuffer-demo: cannot create the --data directory " + dataDir + ": " + e);
-        return null;
+        throw new CannotUse("statbuffer-demo: cannot create the --data directory " + dataDir
+            + ": " + e);
       }
     }
-    return defaultUrl(store, dataDir);
+    return store.defaultUrl(dataDir);
   }
 
   /**
-   * Opens the {@code --durable} directory; null (after saying why) if it cannot be used.
+   * Opens the {@code --durable} directory, if there is one.
    *
+   * @return the durable run, or null without {@code --durable}
    * @throws ParameterException if the options differ from those of the run it holds
+   * @throws CannotUse if the directory cannot be used
    */
-  private DurableRun openDurable(String target, PrintWriter err) {
+  private DurableRun openDurable(String target) throws CannotUse {
+    if (durable == null) {
+      return null;
+    }
     try {
       return DurableRun.open(durable, store.option, target, keys, newRunId());
     } catch (DurableRun.Mismatch e) {
       throw new ParameterException(spec.commandLine(), "Invalid value for option '" + e.option
           + "' with --durable " + durable + ": " + e.getMessage());
     } catch (IOException | RuntimeException e) {
-      err.println("statbuffer-demo: cannot use the --durable directory " + durable + ": "
-          + rootMessage(e));
-      return null;
+      throw new CannotUse("statbuffer-demo: cannot use the --durable directory " + durable + ": "
+          + Errors.rootMessage(e));
     }
   }
 
-  private void printHeader(PrintWriter out, DemoStore demoStore, DurableRun durableRun) {
+  private DemoStore openStore(String target, String runId) {
+    return storeDecorator.apply(store.open(target, runId, durable != null));
+  }
+
+  private void printHeader(DemoStore demoStore, DurableRun durableRun) {
     out.printf(Locale.ROOT, "StatBuffer demo: %d thread%s, %,d pages (Zipf %s), flush interval"
             + " %s, %s%n",
         threads, (threads == 1) ? "" : "s", keys, zipf, DurationConverter.format(interval),
@@ -385,9 +377,18 @@ public final class DemoCommand implements Callable<Integer> {
     out.flush();
   }
 
-  /** Runs the traffic into a new buffer, closes it, verifies and prints the summary. */
-  private int count(PrintWriter out, PrintWriter err, StopSignal stop, DemoStore demoStore,
-      DurableRun durableRun, String runId) throws Exception {
+  /** Connects to the store and creates its tables; says how to fix it when that fails. */
+  private void prepare(DemoStore demoStore, String target) throws CannotUse {
+    try {
+      demoStore.prepare();
+    } catch (Exception e) {
+      throw new CannotUse("statbuffer-demo: cannot use " + store.label + " at " + target + ": "
+          + Errors.rootMessage(e), store.hint);
+    }
+  }
+
+  /** The traffic of {@code --keys} pages, its tables drawn (before the clock starts). */
+  private Traffic newTraffic() {
     String[] pages = new String[keys];
     for (int i = 0; i < keys; i++) {
       pages[i] = "/page/" + i;
@@ -396,32 +397,17 @@ public final class DemoCommand implements Callable<Integer> {
         (increments != null) ? increments : -1,
         (seed != null) ? seed : new SecureRandom().nextLong());
     traffic.prepare();
-    StatBuffer<String> buffer = newBuffer(out, err, demoStore, durableRun, traffic);
-    if (buffer == null) {
-      return NOT_VERIFIED;
-    }
-    Timing timing = runTraffic(out, stop, traffic, buffer, demoStore, durableRun);
-    Verification verification = Verification.of(demoStore, Arrays.asList(pages),
-        (durableRun != null) ? durableRun.totals(traffic.expectedCounts())
-            : traffic.expectedCounts(),
-        (durableRun != null) ? durableRun.expected().inFlight() : null, err);
-    Summary summary = summary(runId, traffic, buffer.stats(), demoStore, timing, verification,
-        stop.signalled(), durableRun);
-    SummaryPrinter.print(out, summary, verification, buffer.stats(), traffic.refused());
-    if (json) {
-      out.println(summary.toJson());
-    }
-    out.flush();
-    return summary.verified() ? VERIFIED : NOT_VERIFIED;
+    return traffic;
   }
 
   /**
    * Builds the buffer. A durable one first gets the traffic's columns in the demo's counts file,
-   * then takes up what a killed start left, and says how much; null (after saying why) if its
-   * files cannot be used.
+   * then takes up what a killed start left, and says how much.
+   *
+   * @throws CannotUse if a durable buffer's files cannot be used
    */
-  private StatBuffer<String> newBuffer(PrintWriter out, PrintWriter err, DemoStore demoStore,
-      DurableRun durableRun, Traffic traffic) throws IOException {
+  private StatBuffer<String> newBuffer(DemoStore demoStore, DurableRun durableRun,
+      Traffic traffic) throws IOException, CannotUse {
     StatBuffer.Builder builder = StatBuffer.newBuilder()
         .name("demo")
         .interval(interval)
@@ -434,19 +420,29 @@ public final class DemoCommand implements Callable<Integer> {
     try {
       buffer = durableRun.build(builder, demoStore.sink());
     } catch (IllegalStateException | UncheckedIOException e) {
-      err.println("statbuffer-demo: cannot use the durable buffer: " + rootMessage(e));
-      return null;
+      throw new CannotUse("statbuffer-demo: cannot use the durable buffer: "
+          + Errors.rootMessage(e));
     }
     out.println(durableRun.recovered(buffer.stats().recoveredSum()));
     return buffer;
   }
 
   /** When the traffic started and stopped, and when the buffer was closed (nanoTime). */
-  private record Timing(long started, long stopped, long closed) {}
+  private record Timing(long started, long stopped, long closed) {
+    /** How long the traffic ran, in seconds. */
+    double trafficSeconds() {
+      return (stopped - started) / 1e9;
+    }
+
+    /** How long closing the buffer took, in seconds. */
+    double closeSeconds() {
+      return (closed - stopped) / 1e9;
+    }
+  }
 
   /** Runs the traffic until it is done, the time is up or a signal came; closes the buffer. */
-  private Timing runTraffic(PrintWriter out, StopSignal stop, Traffic traffic,
-      StatBuffer<String> buffer, DemoStore demoStore, DurableRun durableRun) throws Exception {
+  private Timing runTraffic(Traffic traffic, StatBuffer<String> buffer, DemoStore demoStore,
+      DurableRun durableRun) throws Exception {
     Progress progress = new Progress(out, terminal, traffic, buffer, demoStore);
     if (terminal) {
       out.println("Press Ctrl-C to stop early: the buffer is dumped and verified all the same.");
@@ -474,127 +470,42 @@ public final class DemoCommand implements Callable<Integer> {
     return new Timing(started, stopped, closed);
   }
 
-  /**
-   * The run's summary. Verified when every stored total equals the demo's count, and the buffer
-   * delivered exactly what it accepted (and, when durable, what it recovered), dropping, keeping
-   * and refusing nothing.
-   */
-  private Summary summary(String runId, Traffic traffic, BufferStats stats, DemoStore demoStore,
-      Timing timing, Verification verification, boolean signalled, DurableRun durableRun) {
+  /** Reads the totals back and compares them with the counts (of every start, when durable). */
+  private Verification verify(DemoStore demoStore, Traffic traffic, DurableRun durableRun) {
     long[] counted = traffic.expectedCounts();
-    long accepted = 0;
-    long distinct = 0;
-    for (long count : counted) {
-      accepted += count;
-      distinct += (count != 0) ? 1 : 0;
+    if (durableRun == null) {
+      return Verification.of(demoStore, traffic.keys(), counted, null, err);
     }
-    boolean verified = verification.ok && stats.droppedSum() == 0 && stats.keptSum() == 0
-        && stats.deliveredSum() == accepted + stats.recoveredSum() && traffic.refused() == 0;
-    Summary.Durable durableSummary = (durableRun == null) ? null
-        : new Summary.Durable(durableRun.dir().toString(), durableRun.start(),
-            stats.recoveredSum(), stats.keptSum(), durableRun.earlierSum(),
-            durableRun.inFlightSum(), verification.inFlightStored);
+    return Verification.of(demoStore, traffic.keys(), durableRun.totals(counted),
+        durableRun.expected().inFlight(), err);
+  }
+
+  /** The run's summary; verified as {@link Verification#verified} says. */
+  private Summary summary(String runId, Traffic traffic, BufferStats stats, DemoStore demoStore,
+      Timing timing, Verification verification, DurableRun durableRun) {
+    long[] counted = traffic.expectedCounts();
+    long accepted = Arrays.stream(counted).sum();
+    long distinct = Arrays.stream(counted).filter(count -> count != 0).count();
     DemoStore.Counters counters = demoStore.counters();
     return new Summary(store.option, runId, threads, keys, zipf, accepted, distinct,
         counters.writes(), demoStore.writeUnit(), counters.batches(), counters.rows(),
-        (timing.stopped() - timing.started()) / 1e9, (timing.closed() - timing.stopped()) / 1e9,
-        verified, verification.mismatches, stats.droppedSum(), signalled, durableSummary);
+        timing.trafficSeconds(), timing.closeSeconds(),
+        verification.verified(stats, accepted, traffic.refused()), verification.mismatches,
+        stats.droppedSum(), stop.signalled(),
+        (durableRun != null) ? durableRun.summary(stats, verification.inFlightStored) : null);
+  }
+
+  private void printSummary(Summary summary, Verification verification, BufferStats stats,
+      long refused) {
+    SummaryPrinter.print(out, summary, verification, stats, refused);
+    if (json) {
+      out.println(summary.toJson());
+    }
+    out.flush();
   }
 
   private Duration duration() {
     return (duration != null) ? duration : DEFAULT_DURATION;
-  }
-
-  private DemoStore openStore(String target, String runId) {
-    int poolSize = Math.max(2, Runtime.getRuntime().availableProcessors());
-    Properties properties = new Properties();
-    switch (store) {
-      case H2:
-        // One connection: two H2 MERGEs inserting the same new key at once can fail with a
-        // unique-key violation (the sink's retry then succeeds, but logs a warning); embedded in
-        // this JVM, H2 gains little from a second connection anyway.
-        return new JdbcDemoStore(store.label, h2Url(target, durable != null), properties, 1,
-            runId);
-      case SQLITE:
-        // One writer at a time is all SQLite allows; WAL lets the verification read alongside.
-        properties.setProperty("journal_mode", "WAL");
-        properties.setProperty("busy_timeout", "10000");
-        return new JdbcDemoStore(store.label, target, properties, 1, runId);
-      case POSTGRES:
-      case MARIADB:
-        return new JdbcDemoStore(store.label, target, properties, poolSize, runId);
-      case REDIS:
-        return new RedisDemoStore(target, runId);
-      default:
-        throw new IllegalStateException("unknown store " + store);
-    }
-  }
-
-  /**
-   * H2 must not close the database in its own shutdown hook: on Ctrl-C the demo still writes and
-   * verifies after the JVM's shutdown has begun. With {@code --durable}, an embedded H2 must also
-   * write each commit to its file at once ({@code WRITE_DELAY=0}): by default it writes commits
-   * up to half a second later, so a SIGKILL would lose batches the sink had acknowledged.
-   */
-  private static String h2Url(String url, boolean durable) {
-    String upper = url.toUpperCase(Locale.ROOT);
-    if (upper.startsWith("JDBC:H2:TCP:") || upper.startsWith("JDBC:H2:SSL:")) {
-      return url;
-    }
-    String embedded = upper.contains("DB_CLOSE_ON_EXIT") ? url : url + ";DB_CLOSE_ON_EXIT=FALSE";
-    return (durable && !upper.contains("WRITE_DELAY")) ? embedded + ";WRITE_DELAY=0" : embedded;
-  }
-
-  /**
-   * The default URL of a store; for H2 and SQLite, a file under {@code dataDir}.
-   *
-   * @param store the store
-   * @param dataDir the directory of the H2 and SQLite files
-   * @return the URL
-   */
-  static String defaultUrl(Store store, Path dataDir) {
-    switch (store) {
-      case H2:
-        return "jdbc:h2:file:" + dataDir.resolve("statbuffer-demo");
-      case SQLITE:
-        return "jdbc:sqlite:" + dataDir.resolve("statbuffer-demo.sqlite");
-      case POSTGRES:
-        return "jdbc:postgresql://127.0.0.1:5432/test?user=postgres";
-      case MARIADB:
-        return "jdbc:mariadb://127.0.0.1:3306/test?user=root";
-      case REDIS:
-        return "redis://127.0.0.1:6379";
-      default:
-        throw new IllegalStateException("unknown store " + store);
-    }
-  }
-
-  private static String hint(Store store) {
-    switch (store) {
-      case POSTGRES:
-        return "Is PostgreSQL running, with a database 'test' the user may write to? Start it,"
-            + " or point --url at yours: jdbc:postgresql://HOST:5432/DB?user=USER&password=PW";
-      case MARIADB:
-        return "Is MariaDB running, with a database 'test' the user may write to? Start it,"
-            + " or point --url at yours: jdbc:mariadb://HOST:3306/DB?user=USER&password=PW";
-      case REDIS:
-        return "Is Redis running? Start it (redis-server), or point --url at yours:"
-            + " redis://HOST:6379";
-      default:
-        return "Check that the --data directory is writable, or use another --store.";
-    }
-  }
-
-  static String rootMessage(Throwable e) {
-    Throwable root = e;
-    StringBuilder message = new StringBuilder(String.valueOf(e.getMessage()));
-    while (root.getCause() != null && root.getCause() != root) {
-      root = root.getCause();
-      if (root.getMessage() != null && !message.toString().contains(root.getMessage())) {
-        message.append(" (").append(root.getMessage()).append(')');
-      }
-    }
-    return message.toString();
   }
 
   /** A run id that sorts by time and is unique: {@code 20250101T120000Z-1a2b3c}. */
@@ -603,5 +514,26 @@ public final class DemoCommand implements Callable<Integer> {
         .format(DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss'Z'", Locale.ROOT));
     return time + "-" + String.format(Locale.ROOT, "%06x",
         new SecureRandom().nextInt(1 << 24));
+  }
+
+  /**
+   * The store, the {@code --data} or the {@code --durable} directory, or the durable buffer
+   * cannot be used: the run ends with exit status 1 once this has been {@linkplain #print
+   * printed}.
+   */
+  private static final class CannotUse extends Exception {
+    private static final long serialVersionUID = 1L;
+    /** What failed, then perhaps how to fix it. */
+    private final transient List<String> lines;
+
+    CannotUse(String... lines) {
+      super(lines[0], null, /* enableSuppression= */ false, /* writableStackTrace= */ false);
+      this.lines = List.of(lines);
+    }
+
+    /** Prints the lines to {@code err}. */
+    void print(PrintWriter err) {
+      lines.forEach(err::println);
+    }
   }
 }

@@ -1,6 +1,7 @@
 package dev.statbuffer.demo;
 
 import dev.statbuffer.BatchFlushHandler;
+import dev.statbuffer.BufferStats;
 import dev.statbuffer.KeyCodec;
 import dev.statbuffer.StatBuffer;
 import java.io.IOException;
@@ -225,6 +226,18 @@ final class DurableRun implements AutoCloseable {
       sum += value;
     }
     return sum;
+  }
+
+  /**
+   * What the summary says about this start and the earlier ones.
+   *
+   * @param stats the closed buffer's counters
+   * @param inFlightStored how many increments in flight at a kill the store turned out to have
+   * @return the durable part of the summary
+   */
+  Summary.Durable summary(BufferStats stats, long inFlightStored) {
+    return new Summary.Durable(dir.toString(), start(), stats.recoveredSum(), stats.keptSum(),
+        earlierSum(), inFlightSum(), inFlightStored);
   }
 
   /** The header line: which run, which start, what the earlier starts counted. */

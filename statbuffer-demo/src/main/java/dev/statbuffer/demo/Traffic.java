@@ -1,6 +1,9 @@
 package dev.statbuffer.demo;
 
 import dev.statbuffer.StatBuffer;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.List;
 import java.util.SplittableRandom;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicLong;
@@ -175,6 +178,15 @@ final class Traffic {
       }
     }
     return total;
+  }
+
+  /**
+   * The page names, indexed like {@link #expectedCounts}.
+   *
+   * @return an unmodifiable view
+   */
+  List<String> keys() {
+    return Collections.unmodifiableList(Arrays.asList(keys));
   }
 
   /** The number of threads. */

@@ -1,5 +1,6 @@
 package dev.statbuffer.demo;
 
+import dev.statbuffer.BufferStats;
 import java.io.PrintWriter;
 import java.util.ArrayList;
 import java.util.List;
@@ -35,7 +36,7 @@ final class Verification {
     try {
       totals = store.readTotals(pages);
     } catch (Exception e) {
-      v.error = DemoCommand.rootMessage(e);
+      v.error = Errors.rootMessage(e);
       err.println("statbuffer-demo: cannot read the totals back: " + v.error);
       return v;
     }
@@ -60,5 +61,20 @@ final class Verification {
     }
     v.ok = v.mismatches == 0;
     return v;
+  }
+
+  /**
+   * Whether the whole run verified: every stored total equals the demo's count (as
+   * {@link #of} found), and the buffer delivered exactly what it accepted (and, when durable,
+   * what it recovered), dropping, keeping and refusing nothing.
+   *
+   * @param stats the closed buffer's counters
+   * @param accepted the increments the buffer accepted in this start
+   * @param refused the increments the buffer refused
+   * @return true if verified
+   */
+  boolean verified(BufferStats stats, long accepted, long refused) {
+    return ok && stats.droppedSum() == 0 && stats.keptSum() == 0
+        && stats.deliveredSum() == accepted + stats.recoveredSum() && refused == 0;
   }
 }

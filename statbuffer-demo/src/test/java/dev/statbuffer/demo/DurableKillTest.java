@@ -32,21 +32,7 @@ class DurableKillTest {
   void sigkillWhileCounting_restartOnSameDirectory_recoversAndVerifiesBothStarts()
       throws Exception {
     Path durable = dir.resolve("durable");
-    Child first = Child.start(args(durable, "--duration", "60s"));
-    try {
-      assertThat(first.awaitLine("counting in process ", 60)).as("the first start counts:%n%s",
-          first.output()).isTrue();
-      Thread.sleep(1_500);
-      assertThat(first.process.isAlive()).as("alive before the kill:%n%s", first.output())
-          .isTrue();
-    } finally {
-      first.process.destroyForcibly(); // SIGKILL on Linux
-    }
-    assertThat(first.process.waitFor(30, TimeUnit.SECONDS)).as("the first start dies").isTrue();
-    List<String> killed = first.finish();
-    assertThat(first.process.exitValue()).as("ended by SIGKILL (128 + 9):%n%s", killed)
-        .isEqualTo(137);
-    assertThat(String.join("\n", killed)).doesNotContain("Summary");
+    List<String> killed = startAndKill(durable);
 
     Child second = Child.start(args(durable, "--duration", "1s"));
     boolean ended = second.process.waitFor(90, TimeUnit.SECONDS);
@@ -71,6 +57,26 @@ class DurableKillTest {
             Long.parseLong(json.get("increments")));
     assertThat(String.join("\n", lines)).contains("verified              yes:")
         .contains("over all starts");
+  }
+
+  /** Starts a demo on {@code durable}, kills it with SIGKILL while it counts; its output. */
+  private List<String> startAndKill(Path durable) throws Exception {
+    Child first = Child.start(args(durable, "--duration", "60s"));
+    try {
+      assertThat(first.awaitLine("counting in process ", 60)).as("the first start counts:%n%s",
+          first.output()).isTrue();
+      Thread.sleep(1_500);
+      assertThat(first.process.isAlive()).as("alive before the kill:%n%s", first.output())
+          .isTrue();
+    } finally {
+      first.process.destroyForcibly(); // SIGKILL on Linux
+    }
+    assertThat(first.process.waitFor(30, TimeUnit.SECONDS)).as("the first start dies").isTrue();
+    List<String> killed = first.finish();
+    assertThat(first.process.exitValue()).as("ended by SIGKILL (128 + 9):%n%s", killed)
+        .isEqualTo(137);
+    assertThat(String.join("\n", killed)).doesNotContain("Summary");
+    return killed;
   }
 
   private List<String> args(Path durable, String... more) {

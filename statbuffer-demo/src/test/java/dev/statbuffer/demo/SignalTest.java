@@ -3,6 +3,7 @@ package dev.statbuffer.demo;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.BufferedReader;
+import java.io.IOException;
 import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -32,24 +33,9 @@ class SignalTest {
   }
 
   private void stopBySignal(String signal) throws Exception {
-    String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-    Process process = new ProcessBuilder(java, "-cp", System.getProperty("java.class.path"),
-        DemoCommand.class.getName(), "--data", data.toString(), "--duration", "60s", "--threads",
-        "2", "--json")
-        .redirectError(ProcessBuilder.Redirect.DISCARD)
-        .start();
+    Process process = startDemo();
     List<String> lines = new CopyOnWriteArrayList<>();
-    Thread reader = new Thread(() -> {
-      try (BufferedReader in = new BufferedReader(
-          new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
-        for (String line = in.readLine(); line != null; line = in.readLine()) {
-          lines.add(line);
-        }
-      } catch (java.io.IOException e) {
-        lines.add("read failed: " + e);
-      }
-    });
-    reader.start();
+    Thread reader = readLines(process, lines);
     try {
       long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
       while (lines.stream().noneMatch(l -> l.contains("increments/s"))
@@ -76,5 +62,31 @@ class SignalTest {
     } finally {
       process.destroyForcibly();
     }
+  }
+
+  /** A demo process counting into H2 for 60 s, its stderr discarded. */
+  private Process startDemo() throws IOException {
+    String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+    return new ProcessBuilder(java, "-cp", System.getProperty("java.class.path"),
+        DemoCommand.class.getName(), "--data", data.toString(), "--duration", "60s", "--threads",
+        "2", "--json")
+        .redirectError(ProcessBuilder.Redirect.DISCARD)
+        .start();
+  }
+
+  /** A started thread that adds each line of the process's stdout to {@code lines}. */
+  private static Thread readLines(Process process, List<String> lines) {
+    Thread reader = new Thread(() -> {
+      try (BufferedReader in = new BufferedReader(
+          new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
+        for (String line = in.readLine(); line != null; line = in.readLine()) {
+          lines.add(line);
+        }
+      } catch (IOException e) {
+        lines.add("read failed: " + e);
+      }
+    });
+    reader.start();
+    return reader;
   }
 }
