@@ -29,6 +29,11 @@ final class Part {
    * without a sender, the slot's state hash for a numbered one.
    */
   final String guard;
+  /**
+   * The marker that sealing a dropped numbered batch writes for this part ({@code KEYS[2]} of
+   * the sealing call), or null when the part is applied rather than sealed.
+   */
+  final String sealMarker;
   /** Counter key to its {@link Counter} (string counters) or to field to Counter (hashes). */
   private final Map<String, Object> counters = new TreeMap<>();
   private int argCount;
@@ -44,10 +49,19 @@ final class Part {
   /** The WAIT sent after this part on its node's connection, or null when none was sent. */
   Replication replication;
 
-  Part(int slot, String node, String guard) {
+  /**
+   * An empty part.
+   *
+   * @param slot its hash slot, -1 on a standalone server
+   * @param node the node serving the slot, as the transport names it
+   * @param guard the key that records what was applied ({@code KEYS[1]})
+   * @param sealMarker the marker a seal of the dropped batch writes, or null to apply the part
+   */
+  Part(int slot, String node, String guard, String sealMarker) {
     this.slot = slot;
     this.node = node;
     this.guard = guard;
+    this.sealMarker = sealMarker;
   }
 
   /** Adds a buffer key's count to its counter ({@code field} null for string counters). */
@@ -148,8 +162,8 @@ final class Part {
    * The sealing call's KEYS: the state key, then the marker a replay of the dropped batch would
    * look for.
    */
-  String[] sealKeys(String markerKey) {
-    return new String[] {guard, markerKey};
+  String[] sealKeys() {
+    return new String[] {guard, sealMarker};
   }
 
   /** The sealing call's ARGV: no counters; the full fingerprint goes into the marker. */
@@ -223,8 +237,15 @@ final class Part {
   static final class Replication {
     final int replicas;
     final long timeoutMillis;
+    /** The {@code WAIT}'s reply, or null if it could not be sent. */
     RedisFuture<Long> future;
 
+    /**
+     * A {@code WAIT} not sent yet.
+     *
+     * @param replicas how many replicas it must reach
+     * @param timeoutMillis its timeout
+     */
     Replication(int replicas, long timeoutMillis) {
       this.replicas = replicas;
       this.timeoutMillis = timeoutMillis;
@@ -243,11 +264,24 @@ final class Part {
     private final List<Share> shares = new ArrayList<>(1);
     private boolean sorted = true;
 
+    /**
+     * A counter with no count yet.
+     *
+     * @param redisKey its Redis key
+     * @param field its hash field, or null for a string counter
+     */
     Counter(String redisKey, String field) {
       this.redisKey = redisKey;
       this.field = field;
     }
 
+    /**
+     * Adds a buffer key's count.
+     *
+     * @param bufferKey the buffer key
+     * @param count its count in the batch
+     * @throws IllegalArgumentException if the counter's sum leaves the 64-bit range
+     */
     void add(Object bufferKey, long count) {
       if (!shares.isEmpty()) {
         // Two buffer keys mapped to one counter: add them up (a sum that overflows is an error).

@@ -22,6 +22,15 @@ public final class RedisCounterRejectedException extends RuntimeException {
   /** Redis' reason: an error code and what it means. */
   private final String reason;
 
+  /**
+   * A rejection of one buffer key's count.
+   *
+   * @param message the whole story: buffer key, counter, count, reason and fix
+   * @param redisKey the refused counter's Redis key
+   * @param field its hash field, or null for a string counter
+   * @param count the buffer key's count that was not added
+   * @param reason Redis' reason
+   */
   RedisCounterRejectedException(String message, String redisKey, String field, long count,
                                 String reason) {
     super(message);

@@ -3,44 +3,14 @@ package dev.statbuffer.redis;
 import dev.statbuffer.BatchFlushHandler;
 import dev.statbuffer.FlushBatch;
 import dev.statbuffer.RejectedKeysException;
-import io.lettuce.core.RedisChannelHandler;
 import io.lettuce.core.RedisClient;
-import io.lettuce.core.RedisCommandExecutionException;
-import io.lettuce.core.RedisConnectionException;
-import io.lettuce.core.RedisConnectionStateListener;
-import io.lettuce.core.RedisException;
-import io.lettuce.core.ScriptOutputType;
-import io.lettuce.core.api.StatefulRedisConnection;
-import io.lettuce.core.api.async.RedisAsyncCommands;
 import io.lettuce.core.cluster.RedisClusterClient;
-import io.lettuce.core.cluster.SlotHash;
-import io.lettuce.core.cluster.api.StatefulRedisClusterConnection;
-import io.lettuce.core.cluster.models.partitions.RedisClusterNode;
-import io.lettuce.core.codec.StringCodec;
-import java.net.SocketAddress;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Base64;
-import java.util.Collections;
-import java.util.HashMap;
-import java.util.HexFormat;
-import java.util.IdentityHashMap;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
-import java.util.Set;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.Future;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicLong;
-import java.util.concurrent.atomic.LongAdder;
 import java.util.function.Function;
 
 /**
@@ -120,20 +90,29 @@ import java.util.function.Function;
  * @param <K> the buffer's key type
  */
 public final class RedisSink<K> implements BatchFlushHandler<K>, AutoCloseable {
-  private static final System.Logger LOG = System.getLogger(RedisSink.class.getName());
-
-  /** How often a waiting flush pushes out queued commands again (reconnects). */
-  private static final long REFLUSH_NANOS = TimeUnit.MILLISECONDS.toNanos(50);
-
-  /**
-   * How long a flush keeps waiting for a node whose connection is down: a cut connection
-   * reconnects (and Lettuce re-sends) within milliseconds; a dead node does not, and its parts
-   * should not hold the batch, and the buffer's threads, for the whole {@link Builder#timeout}.
+  /*
+   * Implementation notes.
+   *
+   * The rooms: this class is the public face and the order of a flush: split (Splitter: buffer
+   * keys into Parts, one per slot, with the keys that guard them), send and await
+   * (Sending.run: the pipelined script calls and WAITs, their replies or failures, over the
+   * Transport, the one Lettuce connection to a standalone server or a cluster), then tally
+   * (here: the stats, the failed parts into a RedisSinkException, and the refused counters into
+   * a RejectedKeysException through Rejections). PartScript holds the script and its contract,
+   * ReplicaCounts the nodes' replicas for the default WAIT, StatsCounter the running counts.
+   * No room imports this one, but the parts log under its name, as the sink always has.
+   *
+   * What may race, and why no count is lost or doubled: several buffers (threads) may flush,
+   * onDrop and close one sink at once. A flush keeps its parts to itself (see Sending) and
+   * shares only the transport, the replica counts and the stats adders, each thread-safe and
+   * documented where it lives. close() flips `closed` once (compare-and-set) and closes the
+   * connection: a flush that passed the check before it fails its waiting parts (connection
+   * closed), and the buffer retries or drops the batch; a later flush throws
+   * IllegalStateException before sending anything. Whatever fails after Redis applied a part
+   * (a lost reply, a WAIT short of replicas, a close) is retried under the same batch id, and
+   * the part's record (marker or state hash) makes the retry apply nothing twice; a part counts
+   * as applied in the stats only when its own reply says so.
    */
-  private static final long DOWN_GRACE_NANOS = TimeUnit.MILLISECONDS.toNanos(500);
-
-  /** {@link Builder#waitForReplicas} not set: WAIT for one replica on nodes that have one. */
-  static final int AUTO_REPLICAS = -1;
 
   /**
    * The longest {@link Builder#expireAfter} and {@link Builder#markerTtl}: 100 years. The script
@@ -142,55 +121,29 @@ public final class RedisSink<K> implements BatchFlushHandler<K>, AutoCloseable {
    */
   static final Duration MAX_TTL = Duration.ofDays(36_500);
 
+  private static final System.Logger LOG = System.getLogger(RedisSink.class.getName());
+
   private final Transport transport;
-  private final Function<? super K, String> keyMapper;
-  private final Function<? super K, String> hashKeyMapper;
-  private final Function<? super K, String> fieldMapper;
-  private final long expireMillis;
+  private final Splitter<K> splitter;
+  private final Sending sending;
+  private final StatsCounter stats = new StatsCounter();
   private final boolean exactlyOnce;
   private final long markerTtlMillis;
-  private final String markerPrefix;
-  private final String name;
   private final Duration timeout;
-  /** Replicas each part must reach: {@link #AUTO_REPLICAS}, 0 (no WAIT) or a number. */
-  private final int waitReplicas;
-  private final long waitMillis;
-  /** The nodes' replicas as they report them, for {@link #AUTO_REPLICAS}. */
-  private final ReplicaCounts replicaCounts;
   private final AtomicBoolean closed = new AtomicBoolean();
-  /** Since when (nanoTime) a node's connection has been seen down, by node; absent when up. */
-  private final Map<String, Long> downSince = new ConcurrentHashMap<>();
-
-  private final LongAdder batches = new LongAdder();
-  private final LongAdder failedBatches = new LongAdder();
-  private final LongAdder roundTrips = new LongAdder();
-  private final LongAdder commands = new LongAdder();
-  private final LongAdder appliedParts = new LongAdder();
-  private final LongAdder skippedParts = new LongAdder();
-  private final LongAdder failedParts = new LongAdder();
-  private final LongAdder increments = new LongAdder();
-  private final LongAdder rejectedIncrements = new LongAdder();
-  private final LongAdder replicaWaits = new LongAdder();
-  private final LongAdder replicaWaitFailures = new LongAdder();
 
   private RedisSink(Builder<K> builder, Transport transport) {
     this.transport = transport;
-    this.keyMapper = builder.keyMapper;
-    this.hashKeyMapper = builder.hashKeyMapper;
-    this.fieldMapper = builder.fieldMapper;
-    this.expireMillis = (builder.expireAfter == null) ? 0 : builder.expireAfter.toMillis();
     this.exactlyOnce = builder.exactlyOnce;
     this.markerTtlMillis = builder.markerTtl.toMillis();
-    this.markerPrefix = builder.markerPrefix;
-    this.name = builder.name;
     this.timeout = builder.timeout;
-    this.waitReplicas = builder.waitReplicas;
-    // The default's WAIT timeout fits in the sink's timeout, so that a slow replica fails the
-    // part before the sink stops waiting for it.
-    this.waitMillis = (builder.waitReplicas == AUTO_REPLICAS)
-        ? Math.max(1, Math.min(builder.waitTimeout.toMillis(), builder.timeout.toMillis() / 2))
-        : builder.waitTimeout.toMillis();
-    this.replicaCounts = transport.replicaCounts();
+    this.splitter = new Splitter<>(builder.keyMapper, builder.hashKeyMapper,
+        builder.fieldMapper, builder.exactlyOnce, builder.markerPrefix, builder.name,
+        transport.cluster(), transport::node);
+    this.sending = new Sending(transport, stats, builder.timeout, builder.waitReplicas,
+        builder.waitTimeout, exactlyOnce ? markerTtlMillis : 0,
+        (builder.expireAfter == null) ? 0 : builder.expireAfter.toMillis(), splitter.hash(),
+        builder.name);
   }
 
   /**
@@ -244,370 +197,53 @@ public final class RedisSink<K> implements BatchFlushHandler<K>, AutoCloseable {
     if (closed.get()) {
       throw new IllegalStateException("RedisSink is closed");
     }
-    batches.increment();
+    stats.batches.increment();
     boolean ok = false;
     try {
-      Part.Numbered numbered = numbered(batch);
-      List<Part> parts = split(batch, numbered != null);
-      run(parts, numbered, null);
-      List<RedisSinkException.PartFailure> failures = new ArrayList<>();
-      List<RejectedKeysException.Rejection> rejections = new ArrayList<>();
-      for (Part part : parts) {
-        if (part.reply == null || part.failure != null) {
-          failedParts.increment();
-          failures.add(part.failure(timeout));
-          if (part.reply == null) {
-            continue;
-          }
-        }
-        int refused = part.reply.refusals().size();
-        if (part.reply.status() == PartScript.Status.APPLIED) {
-          appliedParts.increment();
-          increments.add(part.increments().size() - refused);
-          rejectedIncrements.add(refused);
-        } else {
-          skippedParts.increment();
-        }
-        if (refused > 0 && part.reply.status() != PartScript.Status.FOREIGN) {
-          Rejections.collect(batch.id(), part, keyMapper == null, rejections);
-        }
-      }
-      if (!failures.isEmpty()) {
-        // Transient: the buffer retries the whole batch; parts applied now find their records.
-        transport.refresh();
-        throw new RedisSinkException(batch.id(), parts.size(), failures);
-      }
+      Part.Numbered numbered = splitter.numbered(batch);
+      List<Part> parts = splitter.split(batch, numbered != null, /* sealId= */ null);
+      sending.run(parts, numbered);
+      tally(batch.id(), parts);
+      List<RejectedKeysException.Rejection> rejections =
+          Rejections.of(batch.id(), parts, splitter.hash());
       ok = true;
       if (!rejections.isEmpty()) {
         throw new RejectedKeysException(rejections);
       }
     } finally {
       if (!ok) {
-        failedBatches.increment();
+        stats.failedBatches.increment();
       }
     }
   }
 
   /**
-   * The sender's record field, number and watermark of a batch numbered by a buffer, or null for
-   * a batch guarded by a marker (no sender, or exactly-once off).
+   * Counts the parts' outcomes in the stats and throws if any part failed (a part may be applied
+   * and failed: its {@code WAIT} fell short), asking for a topology refresh first.
    */
-  private Part.Numbered numbered(FlushBatch<K> batch) {
-    Optional<String> sender = batch.sender();
-    if (!exactlyOnce || sender.isEmpty() || batch.sequence() < 1) {
-      return null;
-    }
-    // settledBelow() <= sequence() by contract; a batch breaking it must not skip itself.
-    long below = Math.max(0, Math.min(batch.settledBelow(), batch.sequence()));
-    return new Part.Numbered(senderField(sender.get()), batch.sequence(), below);
-  }
-
-  /**
-   * A sender's field in the state hashes: its hex digits as base64url (16 characters for a
-   * buffer's 24), or {@code ~} and the sender as it is when it is not an even number of hex
-   * digits. The two forms never meet ({@code ~} is not a base64url digit), and base64url of n
-   * bytes has a length no other byte count gives, so different senders get different fields.
-   */
-  static String senderField(String sender) {
-    if (sender.isEmpty() || sender.length() % 2 != 0 || !sender.matches("[0-9a-f]+")) {
-      return "~" + sender;
-    }
-    return Base64.getUrlEncoder().withoutPadding().encodeToString(HexFormat.of().parseHex(sender));
-  }
-
-  /** Runs the parts' scripts (with WAITs), re-sending with EVAL those whose node lost it. */
-  private void run(List<Part> parts, Part.Numbered numbered, String sealId)
-      throws InterruptedException {
-    send(parts, false, numbered, sealId);
-    await(parts);
-    List<Part> lostScript = new ArrayList<>();
+  private void tally(String batchId, List<Part> parts) {
+    List<RedisSinkException.PartFailure> failures = new ArrayList<>();
     for (Part part : parts) {
-      if (part.failure instanceof RedisCommandExecutionException
-          && String.valueOf(part.failure.getMessage()).startsWith("NOSCRIPT")) {
-        lostScript.add(part);
+      if (part.reply == null || part.failure != null) {
+        stats.failedParts.increment();
+        failures.add(part.failure(timeout));
+        if (part.reply == null) {
+          continue;
+        }
       }
-    }
-    if (!lostScript.isEmpty()) {
-      // The node restarted, failed over or flushed its script cache: send the script itself.
-      LOG.log(System.Logger.Level.DEBUG, "Redis lost the sink script; re-sending it with EVAL");
-      send(lostScript, true, numbered, sealId);
-      await(lostScript);
-    }
-  }
-
-  /**
-   * Groups the batch's counts into parts: one for a standalone server, one per slot on a cluster.
-   * A numbered batch's parts are guarded by their slot's state hash, others by a marker each.
-   */
-  private List<Part> split(FlushBatch<K> batch, boolean numbered) {
-    Map<Integer, Part> bySlot = new LinkedHashMap<>();
-    boolean cluster = transport.cluster();
-    for (Map.Entry<K, Long> entry : batch.counts().entrySet()) {
-      K key = entry.getKey();
-      long delta = entry.getValue();
-      String redisKey;
-      String field = null;
-      if (keyMapper != null) {
-        redisKey = Objects.requireNonNull(keyMapper.apply(key),
-            () -> "keyMapper returned null for key " + key);
+      int refused = part.reply.refusals().size();
+      if (part.reply.status() == PartScript.Status.APPLIED) {
+        stats.appliedParts.increment();
+        stats.increments.add(part.increments().size() - refused);
+        stats.rejectedIncrements.add(refused);
       } else {
-        redisKey = Objects.requireNonNull(hashKeyMapper.apply(key),
-            () -> "hashMapper's key function returned null for key " + key);
-        field = Objects.requireNonNull(fieldMapper.apply(key),
-            () -> "hashMapper's field function returned null for key " + key);
-      }
-      int slot = cluster ? SlotHash.getSlot(redisKey.getBytes(StandardCharsets.UTF_8)) : -1;
-      Part part = bySlot.get(slot);
-      if (part == null) {
-        part = new Part(slot, transport.node(slot),
-            numbered ? stateKey(slot) : markerKey(slot, batch.id()));
-        bySlot.put(slot, part);
-      }
-      part.add(key, redisKey, field, delta);
-    }
-    return new ArrayList<>(bySlot.values());
-  }
-
-  /** The marker key of the part in {@code slot} (-1 on a standalone server) of batch {@code id}. */
-  String markerKey(int slot, String id) {
-    return (slot >= 0)
-        ? markerPrefix + name + ":{" + SlotTags.tag(slot) + "}:" + id
-        : markerPrefix + name + ":" + id;
-  }
-
-  /**
-   * The state hash of the numbered batches applied in {@code slot} (-1 on a standalone server):
-   * one field per sender. {@code S} is not a character of batch ids, so no marker key is a state
-   * key.
-   */
-  String stateKey(int slot) {
-    return (slot >= 0)
-        ? markerPrefix + name + ":{" + SlotTags.tag(slot) + "}:S"
-        : markerPrefix + name + ":S";
-  }
-
-  /**
-   * Queues one script call per part on the connection of its node, each node's calls followed by
-   * a {@code WAIT} when its writes must reach replicas, then writes them all: one round trip per
-   * node. The parts of a node whose connection is down are failed at once, not queued.
-   */
-  private void send(List<Part> parts, boolean fullScript, Part.Numbered numbered, String sealId) {
-    Map<String, List<Part>> byNode = new LinkedHashMap<>();
-    for (Part part : parts) {
-      part.reset();
-      byNode.computeIfAbsent(part.node, n -> new ArrayList<>()).add(part);
-    }
-    String mode = (keyMapper != null) ? "s" : "h";
-    long ttl = exactlyOnce ? markerTtlMillis : 0;
-    long deadline = System.nanoTime() + timeout.toNanos();
-    List<StatefulRedisConnection<String, String>> links = new ArrayList<>();
-    for (Map.Entry<String, List<Part>> group : byNode.entrySet()) {
-      StatefulRedisConnection<String, String> link;
-      try {
-        link = transport.link(group.getKey(), deadline);
-      } catch (RuntimeException e) {
-        failAll(group.getValue(), e);
-        continue;
-      }
-      if (down(group.getKey(), link)) {
-        failAll(group.getValue(), new RedisConnectionException("the connection to "
-            + group.getKey() + " has been down for " + TimeUnit.NANOSECONDS.toMillis(
-                DOWN_GRACE_NANOS) + " ms or more (reconnecting); not sent"));
-        continue;
-      }
-      RedisAsyncCommands<String, String> commands = link.async();
-      links.add(link);
-      // Before the parts: a probe this queues is answered before them (see ReplicaCounts).
-      int replicas = (waitReplicas == AUTO_REPLICAS)
-          ? Math.min(1, replicaCounts.replicas(group.getKey(), link)) : waitReplicas;
-      for (Part part : group.getValue()) {
-        part.link = link;
-        boolean seal = sealId != null;
-        String[] keys = seal ? part.sealKeys(markerKey(part.slot, sealId)) : part.keys();
-        String[] args = seal ? part.sealArgs(ttl, numbered)
-            : part.args(ttl, expireMillis, mode, numbered);
-        try {
-          part.future = fullScript
-              ? commands.<String>eval(PartScript.SOURCE, ScriptOutputType.VALUE, keys, args)
-              : commands.<String>evalsha(PartScript.SHA, ScriptOutputType.VALUE, keys, args);
-          this.commands.increment();
-        } catch (RuntimeException e) {
-          part.failure = e;
-        }
-      }
-      if (replicas > 0) {
-        Part.Replication replication = new Part.Replication(replicas, waitMillis);
-        try {
-          replication.future = commands.waitForReplication(replicas, waitMillis);
-          replicaWaits.increment();
-        } catch (RuntimeException e) {
-          replication.future = null;
-        }
-        for (Part part : group.getValue()) {
-          part.replication = replication;
-        }
+        stats.skippedParts.increment();
       }
     }
-    // Each connection written to, even one the cluster connection has meanwhile replaced.
-    for (StatefulRedisConnection<String, String> link : links) {
-      link.flushCommands();
-    }
-    roundTrips.add(links.size());
-  }
-
-  /**
-   * Whether the connection to {@code node} has been down for {@link #DOWN_GRACE_NANOS} or
-   * longer, as this sink's flushes saw it (a connection that just went down is given the time to
-   * reconnect: Lettuce sends what was queued once it is back).
-   */
-  private boolean down(String node, StatefulRedisConnection<String, String> link) {
-    if (link.isOpen()) {
-      downSince.remove(node);
-      return false;
-    }
-    long now = System.nanoTime();
-    return now - downSince.computeIfAbsent(node, n -> now) >= DOWN_GRACE_NANOS;
-  }
-
-  private static void failAll(List<Part> parts, Throwable failure) {
-    for (Part part : parts) {
-      part.failure = failure;
-    }
-  }
-
-  /**
-   * Waits, up to the timeout for all together, for every part's reply and then its node's
-   * {@code WAIT}, then for the late {@code WAIT}s of {@link ReplicaCounts#catchUp}. A part
-   * whose reply came is collected even when the deadline passed while waiting for an earlier
-   * part. A part whose node's connection stays down for {@link #DOWN_GRACE_NANOS} fails without
-   * waiting out the timeout.
-   */
-  private void await(List<Part> parts) throws InterruptedException {
-    long deadline = System.nanoTime() + timeout.toNanos();
-    for (Part part : parts) {
-      if (part.future == null) {
-        continue;
-      }
-      if (waitFor(part.future, part, deadline)) {
-        collect(part);
-      } else if (!part.future.isDone() && System.nanoTime() < deadline) {
-        part.failure = new RedisConnectionException("the connection to " + part.node
-            + " was lost and has not come back; no reply");
-      }
-      checkReplication(part, deadline);
-    }
-    if (waitReplicas != AUTO_REPLICAS) {
-      return;
-    }
-    List<Part> late = replicaCounts.catchUp(parts, waitMillis);
-    if (!late.isEmpty()) {
-      Set<Part.Replication> sent = Collections.newSetFromMap(new IdentityHashMap<>());
-      late.forEach(part -> sent.add(part.replication));
-      roundTrips.add(sent.size());
-      replicaWaits.add(sent.stream().filter(replication -> replication.future != null).count());
-      // WAIT answers within waitMillis (at most half the timeout): give it that even when the
-      // parts' replies used up the deadline.
-      long lateDeadline = Math.max(deadline,
-          System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(2 * waitMillis));
-      for (Part part : late) {
-        checkReplication(part, lateDeadline);
-      }
-    }
-  }
-
-  /**
-   * Waits until {@code deadline} for the {@code WAIT} sent after {@code part}, if any and if the
-   * part was applied, and fails the part when too few replicas acknowledged it; with default
-   * waits, a failed {@code WAIT} has its node asked for its replicas at once.
-   */
-  private void checkReplication(Part part, long deadline) throws InterruptedException {
-    Part.Replication replication = part.replication;
-    if (replication == null || part.reply == null || part.failure != null) {
-      return;
-    }
-    String problem = null;
-    if (replication.future == null) {
-      problem = "WAIT could not be sent";
-    } else if (!waitFor(replication.future, part, deadline)) {
-      // waitFor gives up early when the node's connection is down: say which it was.
-      problem = (System.nanoTime() < deadline)
-          ? "no reply to WAIT: the connection to " + part.node + " was lost"
-          : "no reply to WAIT within " + timeout;
-    } else {
-      try {
-        long acked = replication.future.get();
-        if (acked < replication.replicas) {
-          problem = "WAIT " + replication.replicas + " " + replication.timeoutMillis
-              + ": " + acked + " of " + replication.replicas + " replicas acknowledged the write"
-              + " in time";
-        }
-      } catch (ExecutionException e) {
-        problem = "WAIT failed: " + e.getCause();
-      }
-    }
-    if (problem != null) {
-      replicaWaitFailures.increment();
-      part.failure = new ReplicaWaitException(problem + " (applied on the master; the"
-          + " retry finds it applied and waits again)");
-      if (waitReplicas == AUTO_REPLICAS) {
-        // Its replica may be gone: let the retry decide on the node's own answer.
-        replicaCounts.probeNow(part.node, part.link);
-      }
-    }
-  }
-
-  /**
-   * Waits for {@code future} until {@code deadline}, pushing out queued commands meanwhile;
-   * gives up early when the connection to {@code part}'s node has been down for
-   * {@link #DOWN_GRACE_NANOS}.
-   *
-   * @return whether the future is done
-   */
-  private boolean waitFor(Future<?> future, Part part, long deadline)
-      throws InterruptedException {
-    for (;;) {
-      if (future.isDone()) {
-        return true;
-      }
-      long now = System.nanoTime();
-      long left = deadline - now;
-      if (left <= 0) {
-        return false;
-      }
-      if (down(part.node, part.link)) {
-        return false;
-      }
-      try {
-        future.get(Math.min(left, REFLUSH_NANOS), TimeUnit.NANOSECONDS);
-      } catch (TimeoutException e) {
-        // Commands re-queued by a reconnect wait for a flush: push them out.
-        part.link.flushCommands();
-        transport.flushCommands();
-      } catch (ExecutionException e) {
-        return true;
-      }
-    }
-  }
-
-  private void collect(Part part) throws InterruptedException {
-    try {
-      PartScript.Reply reply = PartScript.parse(part.future.get());
-      if (reply.status() == PartScript.Status.FOREIGN) {
-        // Its recorded refusals (if any) name places in other counters: they cannot be mapped.
-        LOG.log(System.Logger.Level.WARNING, () -> "The record of this batch in " + part.guard
-            + " was written for other counters: the part was skipped"
-            + (reply.refusals().isEmpty() ? "" : " (its first attempt had "
-                + reply.refusals().size() + " counters refused by Redis, which cannot be named "
-                + "now and count as delivered)")
-            + ". If two sinks receive the same batches, give "
-            + "each its own name(...) (this one is '" + name + "'); otherwise the mappers map "
-            + "the retried batch to other keys than its first attempt.");
-      }
-      part.reply = reply;
-    } catch (ExecutionException e) {
-      part.failure = (e.getCause() != null) ? e.getCause() : e;
-    } catch (IllegalStateException e) { // cancelled, or a reply the script does not give
-      part.failure = e;
+    if (!failures.isEmpty()) {
+      // Transient: the buffer retries the whole batch; parts applied now find their records.
+      transport.refresh();
+      throw new RedisSinkException(batchId, parts.size(), failures);
     }
   }
 
@@ -641,13 +277,13 @@ public final class RedisSink<K> implements BatchFlushHandler<K>, AutoCloseable {
   @Override
   public void onDrop(FlushBatch<K> batch, Exception lastError) {
     BatchFlushHandler.super.onDrop(batch, lastError);
-    Part.Numbered numbered = numbered(batch);
+    Part.Numbered numbered = splitter.numbered(batch);
     if (numbered == null || closed.get()) {
       return;
     }
     try {
-      List<Part> parts = split(batch, true);
-      run(parts, numbered, batch.id());
+      List<Part> parts = splitter.split(batch, /* numbered= */ true, /* sealId= */ batch.id());
+      sending.run(parts, numbered);
       for (Part part : parts) {
         if (part.reply == null || part.failure != null) {
           LOG.log(System.Logger.Level.WARNING, () -> "Could not seal dropped batch "
@@ -668,24 +304,41 @@ public final class RedisSink<K> implements BatchFlushHandler<K>, AutoCloseable {
    * @return the stats
    */
   public RedisSinkStats stats() {
-    return new RedisSinkStats(batches.sum(), failedBatches.sum(), roundTrips.sum(),
-        commands.sum(), appliedParts.sum(), skippedParts.sum(), failedParts.sum(),
-        increments.sum(), rejectedIncrements.sum(), replicaWaits.sum(),
-        replicaWaitFailures.sum());
+    return stats.snapshot();
   }
 
   /**
    * The pipelined writes so far (one per node per batch); same as {@code stats().roundTrips()}.
    *
    * @return the round trips
+   * @deprecated public only for the benchmark, which now reads {@link #stats()}: use
+   *     {@code stats().roundTrips()} ({@link RedisSinkStats#roundTrips()}). Kept because no
+   *     public signature is removed.
    */
+  @Deprecated
   public long roundTrips() {
-    return roundTrips.sum();
+    return stats.roundTrips.sum();
   }
 
   /** Whether this sink writes to a Redis Cluster. */
   boolean isCluster() {
-    return transport.cluster();
+    return splitter.cluster();
+  }
+
+  /**
+   * The marker key of the part in {@code slot} (-1 on a standalone server) of batch {@code id}:
+   * for tests, which read markers in Redis.
+   */
+  String markerKey(int slot, String id) {
+    return splitter.markerKey(slot, id);
+  }
+
+  /**
+   * The state hash of the numbered batches applied in {@code slot} (-1 on a standalone server):
+   * for tests, which read it in Redis.
+   */
+  String stateKey(int slot) {
+    return splitter.stateKey(slot);
   }
 
   /**
@@ -702,228 +355,23 @@ public final class RedisSink<K> implements BatchFlushHandler<K>, AutoCloseable {
   @Override
   public String toString() {
     return "RedisSink[" + (transport.cluster() ? "cluster" : "standalone " + transport.node(-1))
-        + ", " + (keyMapper != null ? "string" : "hash") + " counters, exactlyOnce="
+        + ", " + (splitter.hash() ? "hash" : "string") + " counters, exactlyOnce="
         + exactlyOnce + "]";
-  }
-
-  /** A part whose write did not reach enough replicas in time ({@code WAIT}). */
-  static final class ReplicaWaitException extends RedisException {
-    private static final long serialVersionUID = 1L;
-
-    ReplicaWaitException(String message) {
-      super(message);
-    }
-  }
-
-  /** The connection, standalone or cluster. Thread-safe. */
-  private interface Transport {
-    boolean cluster();
-
-    /** The node serving {@code slot} (ignored on a standalone server), as host:port. */
-    String node(int slot);
-
-    /**
-     * The connection to {@code node} (as {@link #node} names it), connecting if needed until
-     * {@code deadline} ({@link System#nanoTime()}).
-     *
-     * @throws RuntimeException if there is none
-     */
-    StatefulRedisConnection<String, String> link(String node, long deadline);
-
-    /** The replicas of the nodes, as the nodes report them (default waits). */
-    ReplicaCounts replicaCounts();
-
-    /** Asks for a fresh cluster topology, at most every so often; nothing on a standalone server. */
-    void refresh();
-
-    void flushCommands();
-
-    void close();
-  }
-
-  private static final class StandaloneTransport implements Transport {
-    final StatefulRedisConnection<String, String> connection;
-    final String node;
-    /** No topology: the server's last answer, the first one from the build. */
-    final ReplicaCounts replicaCounts = new ReplicaCounts(null);
-
-    /** {@code replicas}: what the server said at the build, or -1 when it was not asked. */
-    StandaloneTransport(StatefulRedisConnection<String, String> connection, String node,
-                        int replicas) {
-      this.connection = connection;
-      this.node = node;
-      if (replicas >= 0) {
-        replicaCounts.seed(node, replicas);
-      }
-    }
-
-    @Override
-    public boolean cluster() {
-      return false;
-    }
-
-    @Override
-    public String node(int slot) {
-      return node;
-    }
-
-    @Override
-    public StatefulRedisConnection<String, String> link(String node, long deadline) {
-      return connection;
-    }
-
-    @Override
-    public ReplicaCounts replicaCounts() {
-      return replicaCounts;
-    }
-
-    @Override
-    public void refresh() {}
-
-    @Override
-    public void flushCommands() {
-      connection.flushCommands();
-    }
-
-    @Override
-    public void close() {
-      connection.close();
-    }
-  }
-
-  /**
-   * A cluster connection whose parts are sent on the node connections it holds (the ones its
-   * own routing uses), so that a part's {@code WAIT} follows it on the same connection. A part
-   * sent to a node that no longer serves its slot gets {@code MOVED} (or {@code ASK}) as its
-   * reply: it fails, the topology is refreshed, and the buffer's retry goes to the new node.
-   */
-  private static final class ClusterTransport implements Transport {
-    /** The least time between two topology refreshes the sink asks for. */
-    private static final long REFRESH_NANOS = TimeUnit.MILLISECONDS.toNanos(500);
-
-    final RedisClusterClient client;
-    final StatefulRedisClusterConnection<String, String> connection;
-    /** The nodes' own answers, with the topology's view for the nodes not asked (lately). */
-    final ReplicaCounts replicaCounts = new ReplicaCounts(this::replicas);
-    private final AtomicLong lastRefresh = new AtomicLong(System.nanoTime() - REFRESH_NANOS);
-    private final AtomicBoolean refreshing = new AtomicBoolean();
-
-    ClusterTransport(RedisClusterClient client,
-                     StatefulRedisClusterConnection<String, String> connection) {
-      this.client = client;
-      this.connection = connection;
-    }
-
-    @Override
-    public boolean cluster() {
-      return true;
-    }
-
-    @Override
-    public String node(int slot) {
-      RedisClusterNode node = connection.getPartitions().getPartitionBySlot(slot);
-      if (node == null || node.getUri() == null) {
-        return "(no node known for slot " + slot + ")";
-      }
-      return node.getUri().getHost() + ":" + node.getUri().getPort();
-    }
-
-    @Override
-    public StatefulRedisConnection<String, String> link(String node, long deadline) {
-      int colon = node.lastIndexOf(':');
-      if (node.startsWith("(") || colon < 0) {
-        throw new RedisConnectionException(node);
-      }
-      CompletableFuture<StatefulRedisConnection<String, String>> future =
-          connection.getConnectionAsync(node.substring(0, colon),
-              Integer.parseInt(node.substring(colon + 1)));
-      try {
-        return future.get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        throw new RedisConnectionException("interrupted while connecting to " + node, e);
-      } catch (ExecutionException e) {
-        throw new RedisConnectionException("cannot connect to " + node + ": " + e.getCause(),
-            e.getCause());
-      } catch (TimeoutException e) {
-        throw new RedisConnectionException("cannot connect to " + node + " in time", e);
-      }
-    }
-
-    @Override
-    public ReplicaCounts replicaCounts() {
-      return replicaCounts;
-    }
-
-    /**
-     * The live replicas of {@code node} as the connection's topology shows them: it may lag
-     * (nothing refreshes it when a replica joins), hence {@link ReplicaCounts}.
-     */
-    int replicas(String node) {
-      RedisClusterNode master = null;
-      for (RedisClusterNode candidate : connection.getPartitions()) {
-        if (candidate.getUri() != null && node.equals(candidate.getUri().getHost() + ":"
-            + candidate.getUri().getPort())) {
-          master = candidate;
-          break;
-        }
-      }
-      if (master == null) {
-        return 0;
-      }
-      int replicas = 0;
-      for (RedisClusterNode candidate : connection.getPartitions()) {
-        if (master.getNodeId().equals(candidate.getSlaveOf())
-            && !candidate.is(RedisClusterNode.NodeFlag.FAIL)
-            && !candidate.is(RedisClusterNode.NodeFlag.EVENTUAL_FAIL)
-            && !candidate.is(RedisClusterNode.NodeFlag.HANDSHAKE)
-            && !candidate.is(RedisClusterNode.NodeFlag.NOADDR)) {
-          replicas++;
-        }
-      }
-      return replicas;
-    }
-
-    @Override
-    public void refresh() {
-      long now = System.nanoTime();
-      long last = lastRefresh.get();
-      if (now - last < REFRESH_NANOS || !lastRefresh.compareAndSet(last, now)
-          || !refreshing.compareAndSet(false, true)) {
-        return;
-      }
-      try {
-        client.refreshPartitionsAsync().whenComplete((ok, e) -> {
-          refreshing.set(false);
-          if (e != null) {
-            LOG.log(System.Logger.Level.DEBUG, "Cluster topology refresh failed", e);
-          }
-        });
-      } catch (RuntimeException e) {
-        refreshing.set(false);
-        LOG.log(System.Logger.Level.DEBUG, "Cluster topology refresh failed", e);
-      }
-    }
-
-    @Override
-    public void flushCommands() {
-      connection.flushCommands();
-    }
-
-    @Override
-    public void close() {
-      connection.close();
-    }
   }
 
   /**
    * Configures a {@link RedisSink}. Set exactly one of {@link #keyMapper} and {@link #hashMapper}.
    * Defaults: no counter TTL, exactly-once on, marker TTL 1 hour, marker prefix
-   * {@code "statbuffer:batch:"}, name {@code "default"}, timeout 10 seconds, no client name.
+   * {@code "statbuffer:batch:"}, name {@code "default"}, timeout 10 seconds, no client name,
+   * replica waits: {@code WAIT} for one replica (1 second) on the nodes that have one.
    *
    * <p><strong>Two sinks that receive the same batches need different {@link #name}s</strong>:
-   * markers are per sink name and batch id, so a second sink of the same name skips the batch. Not thread-safe: configure
-   * it on one thread, then call {@link #build()}.
+   * markers are per sink name and batch id, so a second sink of the same name skips the batch.
+   *
+   * <p>The builder connects nothing until {@link #build()}: each option is checked when it is
+   * set, their combination when {@code build()} is called, and only then does {@code build()}
+   * open the sink's connection and talk to Redis over it (see {@link #build()}). Not
+   * thread-safe: configure it on one thread, then call {@link #build()}.
    *
    * @param <K> the buffer's key type
    */
@@ -941,7 +389,7 @@ public final class RedisSink<K> implements BatchFlushHandler<K>, AutoCloseable {
     private boolean markerOptionSet;
     private Duration timeout = Duration.ofSeconds(10);
     private String clientName;
-    private int waitReplicas = AUTO_REPLICAS;
+    private int waitReplicas = Sending.AUTO_REPLICAS;
     private Duration waitTimeout = Duration.ofSeconds(1);
 
     private Builder(RedisClient client, RedisClusterClient clusterClient) {
@@ -1175,12 +623,20 @@ public final class RedisSink<K> implements BatchFlushHandler<K>, AutoCloseable {
     }
 
     /**
-     * Opens the sink's connection, loads its script and returns the sink.
+     * Checks the options together, then connects: the only step of the builder that talks to
+     * Redis. It opens the sink's connection (a cluster connection for a
+     * {@link RedisClusterClient}), names it if {@link #clientName} is set, and loads the sink's
+     * script ({@code SCRIPT LOAD}). On a standalone server it also asks the server its own
+     * address ({@code CLIENT INFO}, for the node named in errors) and, with the default replica
+     * waits, its replicas ({@code INFO replication}). If any of that fails, the connection is
+     * closed again.
      *
      * @return a new sink, owning its connection
      * @throws IllegalStateException if neither or both of {@code keyMapper} and
-     *     {@code hashMapper} are set, or if {@code markerTtl}, {@code markerPrefix} or
-     *     {@code name} is set with {@code exactlyOnce(false)} (there are no markers then)
+     *     {@code hashMapper} are set, if {@code markerTtl}, {@code markerPrefix} or
+     *     {@code name} is set with {@code exactlyOnce(false)} (there are no markers then), or if
+     *     the {@code WAIT} timeout of {@link #waitForReplicas} is not shorter than
+     *     {@link #timeout}
      * @throws io.lettuce.core.RedisException if Redis cannot be reached
      */
     public RedisSink<K> build() {
@@ -1198,70 +654,11 @@ public final class RedisSink<K> implements BatchFlushHandler<K>, AutoCloseable {
         throw new IllegalStateException("markerTtl, markerPrefix and name configure the markers "
             + "of exactly-once, but exactlyOnce is false: drop them or exactlyOnce(false)");
       }
-      return new RedisSink<>(this, (client != null) ? standalone() : cluster());
-    }
-
-    private Transport standalone() {
-      StatefulRedisConnection<String, String> connection = client.connect(StringCodec.UTF8);
-      try {
-        if (clientName != null) {
-          connection.sync().clientSetname(clientName);
-          String name = clientName;
-          // Lettuce does not replay CLIENT SETNAME after a reconnect: name the new connection.
-          connection.addListener(new RedisConnectionStateListener() {
-            @Override
-            public void onRedisConnected(RedisChannelHandler<?, ?> handler, SocketAddress address) {
-              connection.async().clientSetname(name);
-              connection.flushCommands();
-            }
-          });
-        }
-        String node = "redis";
-        try {
-          // laddr= is the server's own address (Redis 6.2+).
-          for (String field : connection.sync().clientInfo().trim().split(" ")) {
-            if (field.startsWith("laddr=")) {
-              node = field.substring("laddr=".length());
-            }
-          }
-        } catch (RedisException e) {
-          LOG.log(System.Logger.Level.DEBUG, "CLIENT INFO failed; node named 'redis'", e);
-        }
-        int replicas = -1;
-        if (waitReplicas == AUTO_REPLICAS) {
-          // The first answer, so that the first flushes need not guess (see ReplicaCounts).
-          replicas = ReplicaCounts.count(connection.sync().info("replication"));
-        }
-        loadScript(connection.sync().scriptLoad(PartScript.SOURCE));
-        connection.setAutoFlushCommands(false);
-        return new StandaloneTransport(connection, node, replicas);
-      } catch (RuntimeException e) {
-        connection.close();
-        throw e;
-      }
-    }
-
-    private Transport cluster() {
-      StatefulRedisClusterConnection<String, String> connection =
-          clusterClient.connect(StringCodec.UTF8);
-      try {
-        if (clientName != null) {
-          connection.sync().clientSetname(clientName);
-        }
-        loadScript(connection.sync().scriptLoad(PartScript.SOURCE));
-        connection.setAutoFlushCommands(false);
-        return new ClusterTransport(clusterClient, connection);
-      } catch (RuntimeException e) {
-        connection.close();
-        throw e;
-      }
-    }
-
-    private static void loadScript(String sha) {
-      if (!PartScript.SHA.equals(sha)) {
-        throw new IllegalStateException("Redis named the sink script " + sha + ", expected "
-            + PartScript.SHA);
-      }
+      boolean askReplicas = waitReplicas == Sending.AUTO_REPLICAS;
+      Transport transport = (client != null)
+          ? Transport.open(client, clientName, askReplicas)
+          : Transport.open(clusterClient, clientName);
+      return new RedisSink<>(this, transport);
     }
   }
 }

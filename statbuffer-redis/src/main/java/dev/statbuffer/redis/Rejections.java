@@ -1,6 +1,7 @@
 package dev.statbuffer.redis;
 
 import dev.statbuffer.RejectedKeysException;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.regex.Pattern;
 
@@ -25,6 +26,27 @@ final class Rejections {
   private static final Pattern PLAIN = Pattern.compile("[0-9a-z-]+");
 
   private Rejections() {}
+
+  /**
+   * The rejections of a batch whose parts all have replies: one per buffer key of each increment
+   * Redis refused, except in parts whose record was written for other counters (their refusals
+   * name places in those counters).
+   *
+   * @param batchId the batch id
+   * @param parts the batch's parts, each with its reply
+   * @param hash whether the counters are hash fields
+   * @return the rejections, empty if nothing was refused
+   */
+  static List<RejectedKeysException.Rejection> of(String batchId, List<Part> parts,
+                                                  boolean hash) {
+    List<RejectedKeysException.Rejection> rejections = new ArrayList<>();
+    for (Part part : parts) {
+      if (!part.reply.refusals().isEmpty() && part.reply.status() != PartScript.Status.FOREIGN) {
+        collect(batchId, part, hash, rejections);
+      }
+    }
+    return rejections;
+  }
 
   /** Adds a rejection per buffer key of each increment {@code part} refused. */
   static void collect(String batchId, Part part, boolean hash,

@@ -260,7 +260,7 @@ interface NumberedBatchesContract {
     RedisSink<String> sink = sink(ns);
     sink.flush(NumberedBatch.of(newSender(), 2, 9, counts(4)));
     assertThat(total(ns, "k0")).isEqualTo(4);
-    assertThat(RedisSink.senderField("abc")).isEqualTo("~abc");
-    assertThat(RedisSink.senderField("00ff00ff00ff00ff00ff00ff")).hasSize(16);
+    assertThat(Splitter.senderField("abc")).isEqualTo("~abc");
+    assertThat(Splitter.senderField("00ff00ff00ff00ff00ff00ff")).hasSize(16);
   }
 }
