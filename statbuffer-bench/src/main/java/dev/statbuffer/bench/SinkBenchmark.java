@@ -217,7 +217,9 @@ public class SinkBenchmark {
           .countColumn("views")
           .build();
       sink.createTables();
-      upsertSql = sink.singleRowUpsertSql();
+      @SuppressWarnings("deprecation") // the baseline statement exists for benchmarks only
+      String baseline = sink.singleRowUpsertSql();
+      upsertSql = baseline;
     }
 
     /**

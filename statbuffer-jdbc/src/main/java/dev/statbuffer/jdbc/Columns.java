@@ -8,16 +8,13 @@ import java.sql.Types;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
-import java.util.regex.Pattern;
 
 /**
  * The counter table's columns as the database describes them (read once, when the sink checks the
- * table): what key parameters are cast to, whether the count column can hold counts, and which
- * column a refused row does not fit. Immutable.
+ * table): their types (which the dialects cast key parameters to), whether the count column can
+ * hold counts, and which column a refused row does not fit. Immutable.
  */
 final class Columns {
-  private static final Pattern CAST_TYPE = Pattern.compile("[A-Za-z_][A-Za-z0-9_ ]*");
-
   /** One column: its name as configured and its type as the driver reports it. */
   record Column(String name, int jdbcType, String typeName, int precision, int scale) {
     /** The type as one would write it: {@code VARCHAR(3)}, {@code int4}, {@code DECIMAL(10,2)}. */
@@ -132,46 +129,6 @@ final class Columns {
         + " is of type " + count.describe() + ", which does not hold integer counts exactly (sums"
         + " would lose precision or fail). Make it BIGINT: " + sql.alterCounterColumn(count.name,
             "BIGINT"));
-  }
-
-  /** The SQL types key parameters are cast to (PostgreSQL and H2), null where none is needed. */
-  String[] casts(JdbcDialect dialect) {
-    String[] casts = new String[keys.size()];
-    for (int i = 0; i < casts.length; i++) {
-      casts[i] = castType(dialect, keys.get(i));
-    }
-    return casts;
-  }
-
-  private static String castType(JdbcDialect d, Column column) {
-    if (d != JdbcDialect.POSTGRESQL && d != JdbcDialect.H2) {
-      return null;
-    }
-    String type = column.typeName;
-    if (type.isEmpty() || !CAST_TYPE.matcher(type).matches()) {
-      return null; // an unusual type name: rely on the database's assignment conversion
-    }
-    String lower = type.toLowerCase(Locale.ROOT);
-    if (d == JdbcDialect.POSTGRESQL) {
-      switch (lower) {
-        case "serial":
-          return "int4";
-        case "bigserial":
-          return "int8";
-        case "smallserial":
-          return "int2";
-        default:
-          return type;
-      }
-    }
-    // H2: a cast to CHARACTER without a length means one character; keep the declared sizes.
-    if ((lower.equals("character") || lower.equals("char")) && column.precision > 0) {
-      return type + "(" + column.precision + ")";
-    }
-    if ((lower.equals("numeric") || lower.equals("decimal")) && column.precision > 0) {
-      return type + "(" + column.precision + ", " + Math.max(0, column.scale) + ")";
-    }
-    return type;
   }
 
   /** The text key column that {@code values} holds more characters for than it fits, or null. */

@@ -3,10 +3,12 @@ package dev.statbuffer.jdbc;
 import java.sql.SQLException;
 import java.sql.SQLTimeoutException;
 import java.util.Locale;
+import java.util.function.UnaryOperator;
 
 /**
  * Classifies the {@link SQLException}s of the supported drivers by SQLState, vendor code and,
- * for SQLite (whose driver sets no SQLState), message. Stateless.
+ * for SQLite (whose driver sets no SQLState), message; and explains a failed batch in words that
+ * say what to do. Stateless.
  */
 final class Errors {
   private Errors() {}
@@ -38,32 +40,6 @@ final class Errors {
         || message(e).contains("does not match any primary key or unique constraint"); // SQLite
   }
 
-  /**
-   * H2 only: a concurrent transaction inserted the same new key (or batch id) first. H2's MERGE
-   * reports this as a violation of the primary key of the counter table or the ledger rather
-   * than waiting; the transaction rolled back and applying it again is safe. A violation of any
-   * other unique index (one the sink cannot resolve by retrying) is not a race.
-   *
-   * @param tables the counter table and ledger names, as the sink was configured
-   */
-  static boolean isInsertRace(SQLException e, JdbcDialect dialect, String... tables) {
-    if (dialect != JdbcDialect.H2 || !state(e).equals("23505")) {
-      return false;
-    }
-    // H2: Unique index or primary key violation: "PUBLIC.PRIMARY_KEY_8 ON PUBLIC.T(K) VALUES ..."
-    String message = message(e);
-    if (!message.contains("primary_key")) {
-      return false;
-    }
-    for (String table : tables) {
-      String simple = table.substring(table.lastIndexOf('.') + 1).toLowerCase(Locale.ROOT);
-      if (message.contains("." + simple + "(")) {
-        return true;
-      }
-    }
-    return false;
-  }
-
   /** PostgreSQL: one statement tried to update one row twice (ON CONFLICT DO UPDATE). */
   static boolean isCardinalityViolation(SQLException e) {
     return state(e).equals("21000");
@@ -85,16 +61,13 @@ final class Errors {
    * A data error: the database refused a row for what it holds (SQLState class 22, data
    * exception: too long, out of range, wrong format; class 23, integrity constraint violation;
    * MariaDB's NOT NULL column without a default; SQLite's constraint, type mismatch and too-big
-   * errors), other than H2's insert race, which the sink applies again. Waiting does not fix it;
-   * the sink isolates the refused keys. Everything else (connections, timeouts, deadlocks,
-   * serialization failures, missing tables) fails the whole call, which the buffer retries.
-   *
-   * @param tables the counter table and ledger names, as the sink was configured
+   * errors). Waiting does not fix it; the sink isolates the refused keys. Everything else
+   * (connections, timeouts, deadlocks, serialization failures, missing tables) fails the whole
+   * call, which the buffer retries. An insert race (H2's unique-key violation when a concurrent
+   * writer inserted the same new key first) is a class 23 error too, but the sink applies it
+   * again: callers rule it out first ({@link Sql#isDataError}).
    */
-  static boolean isDataError(SQLException e, JdbcDialect dialect, String... tables) {
-    if (isInsertRace(e, dialect, tables)) {
-      return false;
-    }
+  static boolean isDataError(SQLException e) {
     String message = message(e);
     return isDataException(e) || isConstraintViolation(e)
         || message.contains("sqlite_mismatch") || message.contains("sqlite_toobig");
@@ -148,5 +121,54 @@ final class Errors {
   static SQLException explained(String message, SQLException cause) {
     return new SQLException(message + " [" + cause.getMessage() + "]", cause.getSQLState(),
         cause.getErrorCode(), cause);
+  }
+
+  /**
+   * Turns the failure of a batch into one whose message says what to do, when the sink knows;
+   * else returns {@code e} itself.
+   *
+   * @param e the failure
+   * @param batchId the batch's id, for the message
+   * @param config the sink's options, for the message
+   * @param raceAttempts how often the sink applied the batch before it gave up, when the dialect
+   *     reports {@code e} as an insert race; 0 when it does not
+   * @param recheck what explains a missing table or column: checking the tables again
+   * @return the explained failure, or {@code e}
+   */
+  static SQLException explainBatch(SQLException e, String batchId, Config<?> config,
+      int raceAttempts, UnaryOperator<SQLException> recheck) {
+    String table = config.table();
+    if (raceAttempts > 0) {
+      return explained("Batch " + batchId + " still violated the primary key of " + table
+          + " or ledger " + config.ledgerTable() + " after " + raceAttempts + " attempts (a race"
+          + " with concurrent inserts of the same new keys, or a database error below); nothing"
+          + " of it was written and the buffer retries it", e);
+    }
+    if (isCardinalityViolation(e)) {
+      return explained("Batch " + batchId + " has keys that are one row of table " + table
+          + " only after conversion to the column types, and the database refused to update that"
+          + " row twice in one statement; nothing of it was written. Make the keyMapper return"
+          + " values of the columns' own types (for example Long for BIGINT, trimmed strings for"
+          + " CHAR)", e);
+    }
+    if (isTimeout(e)) {
+      return explained("A statement of JdbcSink on table " + table + " ran past the query"
+          + " timeout of " + config.queryTimeoutSeconds() + " s (a lock held by another"
+          + " transaction, or a stuck database) and was cancelled; its transaction was rolled back"
+          + " and the buffer retries the batch", e);
+    }
+    if (isTransient(e)) {
+      return e; // deadlock, serialization failure, broken connection: the retry is the fix
+    }
+    if (isMissingTable(e) || isMissingColumn(e)) {
+      return recheck.apply(e); // the tables changed since they were checked
+    }
+    if (isMissingUniqueConstraint(e)) {
+      String keys = String.join(", ", config.keyColumns());
+      return explained("JdbcSink's table " + table + " has no PRIMARY KEY or UNIQUE constraint"
+          + " on exactly its key columns (" + keys + "), which the additive upsert needs. Add"
+          + " one: ALTER TABLE " + table + " ADD PRIMARY KEY (" + keys + ")", e);
+    }
+    return e;
   }
 }

@@ -21,16 +21,29 @@ final class Identifiers {
     this.fold = fold;
   }
 
-  /** Reads the quote string and the case folding from the connection's metadata. */
-  static Identifiers of(JdbcDialect dialect, DatabaseMetaData meta) throws SQLException {
+  /**
+   * Reads the quote string and the case folding from the connection's metadata.
+   *
+   * @param meta the metadata
+   * @param fallbackQuote the dialect's quote, for a driver that reports none
+   * @return the identifiers of that database
+   * @throws SQLException if the metadata cannot be read
+   */
+  static Identifiers of(DatabaseMetaData meta, String fallbackQuote) throws SQLException {
     String quote = meta.getIdentifierQuoteString();
-    if (dialect == JdbcDialect.SQLITE) {
-      // SQLite reads a double-quoted name that matches no column as a string literal, which
-      // would hide a wrong column name; a backquoted name is always an identifier.
-      quote = "`";
-    } else if (quote == null || quote.isBlank()) {
-      quote = (dialect == JdbcDialect.MARIADB || dialect == JdbcDialect.MYSQL) ? "`" : "\"";
-    }
+    return quotedWith((quote == null || quote.isBlank()) ? fallbackQuote : quote, meta);
+  }
+
+  /**
+   * Quotes with {@code quote} whatever the driver reports, and reads the case folding from the
+   * metadata.
+   *
+   * @param quote the quote
+   * @param meta the metadata
+   * @return the identifiers of that database
+   * @throws SQLException if the metadata cannot be read
+   */
+  static Identifiers quotedWith(String quote, DatabaseMetaData meta) throws SQLException {
     Fold fold = meta.storesUpperCaseIdentifiers() ? Fold.UPPER
         : meta.storesLowerCaseIdentifiers() ? Fold.LOWER : Fold.NONE;
     return new Identifiers(quote.trim(), fold);

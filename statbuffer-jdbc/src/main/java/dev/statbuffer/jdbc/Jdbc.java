@@ -14,7 +14,11 @@ import java.util.concurrent.atomic.LongAdder;
  * connection's auto-commit mode restored. Thread-safe.
  */
 final class Jdbc {
-  private static final Logger LOGGER = System.getLogger(JdbcSink.class.getName());
+  /**
+   * The logger of every part of the sink, named after {@code JdbcSink} so that one logger
+   * configures them all (by name, so that no part depends on the public class).
+   */
+  static final Logger LOGGER = System.getLogger("dev.statbuffer.jdbc.JdbcSink");
 
   /** Statements sent, {@code COMMIT} and {@code ROLLBACK} included. */
   final LongAdder statements = new LongAdder();
@@ -35,6 +39,20 @@ final class Jdbc {
      * @return true to commit, false to roll back
      */
     boolean run() throws SQLException;
+  }
+
+  /**
+   * Work on a connection.
+   *
+   * @param <T> what it returns
+   */
+  interface Work<T> {
+    /**
+     * Runs the statements.
+     *
+     * @return the result
+     */
+    T run() throws SQLException;
   }
 
   /** A prepared statement bounded by the query timeout. */
@@ -89,6 +107,26 @@ final class Jdbc {
         rollbackQuietly(connection);
       }
       if (autoCommit) {
+        restoreAutoCommit(connection);
+      }
+    }
+  }
+
+  /**
+   * Runs {@code work} with auto-commit off, when {@code manual} and the connection auto-commits,
+   * and switches it back on afterwards; the work commits its transactions itself.
+   *
+   * @return what the work returned
+   */
+  <T> T manualCommits(Connection connection, boolean manual, Work<T> work) throws SQLException {
+    boolean switched = manual && connection.getAutoCommit();
+    if (switched) {
+      connection.setAutoCommit(false);
+    }
+    try {
+      return work.run();
+    } finally {
+      if (switched) {
         restoreAutoCommit(connection);
       }
     }

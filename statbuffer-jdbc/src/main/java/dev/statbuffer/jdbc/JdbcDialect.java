@@ -35,30 +35,22 @@ import java.util.Locale;
  */
 public enum JdbcDialect {
   /** PostgreSQL 9.5 or later. */
-  POSTGRESQL(Integer.MAX_VALUE, 5_000),
+  POSTGRESQL,
   /** MariaDB 10.1 or later. */
-  MARIADB(65_535, 1_000),
+  MARIADB,
   /** MySQL 5.7 or later (the MariaDB statements, which MySQL also accepts). */
-  MYSQL(65_535, 1_000),
+  MYSQL,
   /** H2 2.x. */
-  H2(65_535, 1_000),
+  H2,
   /**
    * SQLite 3.24 or later. Statements stay under 999 parameters, the limit of SQLite builds older
    * than 3.32.
    */
-  SQLITE(999, 1_000);
-
-  private final int maxParameters;
-  private final int defaultRowsPerStatement;
-
-  JdbcDialect(int maxParameters, int defaultRowsPerStatement) {
-    this.maxParameters = maxParameters;
-    this.defaultRowsPerStatement = defaultRowsPerStatement;
-  }
+  SQLITE;
 
   /**
-   * Detects the dialect from the connection's {@link java.sql.DatabaseMetaData#getDatabaseProductName
-   * database product name}.
+   * Detects the dialect from the connection's
+   * {@link java.sql.DatabaseMetaData#getDatabaseProductName database product name}.
    *
    * @param connection an open connection, not null
    * @return the dialect
@@ -84,15 +76,5 @@ public enum JdbcDialect {
     throw new SQLFeatureNotSupportedException("JdbcSink does not know the database \"" + product
         + "\": it supports PostgreSQL, MariaDB, MySQL, H2 and SQLite. If this database speaks the"
         + " SQL of one of them, set it with JdbcSink.builder(...).dialect(JdbcDialect.X)");
-  }
-
-  /** The most bind parameters one statement may carry. */
-  int maxParameters() {
-    return maxParameters;
-  }
-
-  /** Rows per upsert statement when the builder does not say. */
-  int defaultRowsPerStatement() {
-    return defaultRowsPerStatement;
   }
 }

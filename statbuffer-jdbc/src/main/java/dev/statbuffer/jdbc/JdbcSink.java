@@ -6,25 +6,17 @@ import dev.statbuffer.BatchFlushHandler;
 import dev.statbuffer.FlushBatch;
 import dev.statbuffer.RejectedKeysException;
 import dev.statbuffer.jdbc.Rows.Row;
-import java.lang.System.Logger;
 import java.lang.System.Logger.Level;
 import java.math.BigDecimal;
-import java.sql.Array;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
-import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.Collections;
 import java.util.List;
 import java.util.Optional;
-import java.util.concurrent.atomic.AtomicLong;
-import java.util.concurrent.atomic.LongAdder;
 import java.util.function.Function;
 import java.util.function.LongSupplier;
-import java.util.regex.Pattern;
 import javax.sql.DataSource;
 
 /**
@@ -121,77 +113,40 @@ import javax.sql.DataSource;
  * @param <K> the buffer's key type
  */
 public final class JdbcSink<K> implements BatchFlushHandler<K> {
-  /** How often one flush re-applies a batch that lost an insert race on H2. */
-  private static final int INSERT_RACE_ATTEMPTS = 5;
-  private static final Logger LOGGER = System.getLogger(JdbcSink.class.getName());
-  private static final Pattern IDENTIFIER = Pattern.compile("[A-Za-z_][A-Za-z0-9_]*");
-  private static final Pattern TABLE = Pattern.compile(
-      "[A-Za-z_][A-Za-z0-9_]*(\\.[A-Za-z_][A-Za-z0-9_]*)?");
-  private static final Pattern SQL_TYPE = Pattern.compile("[A-Za-z][A-Za-z0-9_ ]*(\\([0-9, ]+\\))?");
-  private static final String DEFAULT_KEY_TYPE = "VARCHAR(255)";
-  /** The longest counter table name (the width of the ledger's {@code sink} column). */
-  static final int MAX_TABLE_NAME = 128;
-  /** The longest batch id ({@link FlushBatch#id()}), the width of the ledger's batch_id column. */
-  static final int MAX_BATCH_ID = 64;
-  /** The default of {@link Builder#maxRowsPerTransaction}. */
-  static final int DEFAULT_ROWS_PER_TRANSACTION = 100;
+  /*
+   * Design. flush turns a batch into rows (Rows), takes the checked statements (Schema), writes
+   * the rows on one borrowed connection as pieces (Split decides them, PieceWriter writes each in
+   * one transaction), prunes the ledger now and then (LedgerPruner), and explains a failure
+   * (Errors) or reports refused keys (Rejections). Any number of threads may call it at once, with
+   * different batches or the same one (a retry overlapping an abandoned call). Each call has its
+   * own connection; the calls share only the plan (checked once, see Schema), the time of the
+   * last prune (see LedgerPruner) and the counters (see StatsCounter). No count is lost or applied
+   * twice through that sharing: with the ledger, each piece's id is inserted in the transaction
+   * that writes its rows, and the ledger's key lets one transaction of an id commit (see Split).
+   */
 
-  private final DataSource dataSource;
-  private final String table;
-  private final List<String> keyColumns;
-  private final String countColumn;
-  private final boolean exactlyOnce;
-  private final String ledgerTable;
-  private final Duration retention;
-  private final long retentionMillis;
-  private final long pruneIntervalMillis;
-  private final int configuredRowsPerStatement;
-  private final int maxRowsPerTransaction;
-  private final List<String> keyColumnTypes;
-  private final LongSupplier clock;
+  private final Config<K> config;
   private final Jdbc jdbc;
-  private final Ledger ledger;
+  private final Schema schema;
   private final Rows<K> rows;
   private final Split split;
+  private final LedgerPruner pruner;
   private final Rejections<K> rejections;
+  private final StatsCounter counter = new StatsCounter();
 
-  private final Object planLock = new Object();
-  /** The checked tables and their statements; null until the first flush succeeds in checking. */
-  private volatile Sql plan;
-  /** The detected (or configured) dialect; null until first needed. */
-  private volatile JdbcDialect dialect;
-
-  private final AtomicLong lastPruneMillis = new AtomicLong(Long.MIN_VALUE);
-  private final LongAdder applied = new LongAdder();
-  private final LongAdder duplicates = new LongAdder();
-  private final LongAdder failures = new LongAdder();
-  private final LongAdder rowsWritten = new LongAdder();
-  private final LongAdder rejectedKeys = new LongAdder();
-  private final LongAdder pruned = new LongAdder();
-
-  private JdbcSink(Builder<K> builder) {
-    this.dataSource = builder.dataSource;
-    this.table = builder.table;
-    this.keyColumns = builder.keyColumns;
-    this.countColumn = builder.countColumn;
-    this.dialect = builder.dialect;
-    this.exactlyOnce = builder.exactlyOnce;
-    this.ledgerTable = (builder.ledgerTable != null) ? builder.ledgerTable
-        : builder.table + "_ledger";
-    this.retention = builder.ledgerRetention;
-    this.retentionMillis = builder.ledgerRetention.toMillis();
-    this.pruneIntervalMillis = builder.ledgerPruneInterval.toMillis();
-    this.configuredRowsPerStatement = builder.maxRowsPerStatement;
-    this.maxRowsPerTransaction = builder.maxRowsPerTransaction;
-    this.keyColumnTypes = (builder.keyColumnTypes != null) ? builder.keyColumnTypes
-        : Collections.nCopies(keyColumns.size(), DEFAULT_KEY_TYPE);
-    this.clock = builder.clock;
-    this.jdbc = new Jdbc((int) builder.queryTimeout.toSeconds(), table);
-    this.ledger = new Ledger(jdbc);
-    this.rows = new Rows<>(table, keyColumns, countColumn, builder.keyMapper);
-    this.split = new Split(ledger, exactlyOnce, maxRowsPerTransaction, this::applyRacing,
-        this::tryRows, clock, table, ledgerTable);
-    this.rejections = new Rejections<>(table, keyColumns, countColumn, rows);
+  private JdbcSink(Config<K> config) {
+    this.config = config;
+    this.jdbc = new Jdbc(config.queryTimeoutSeconds(), config.table());
+    this.schema = new Schema(config, jdbc);
+    this.rows = new Rows<>(config.table(), config.keyColumns(), config.countColumn(),
+        config.keyMapper());
+    Ledger ledger = new Ledger(jdbc);
+    PieceWriter writer = new PieceWriter(jdbc, ledger, config);
+    this.split = new Split(ledger, config.exactlyOnce(), config.maxRowsPerTransaction(),
+        writer::apply, writer::tryRows, config.clock());
+    this.pruner = new LedgerPruner(jdbc, config);
+    this.rejections = new Rejections<>(config.table(), config.keyColumns(), config.countColumn(),
+        rows);
   }
 
   /**
@@ -209,11 +164,12 @@ public final class JdbcSink<K> implements BatchFlushHandler<K> {
   /**
    * Adds the batch's counts to the counter table in one transaction, or in chunks of
    * {@link Builder#maxRowsPerTransaction} rows each committed on its own, unless the ledger shows
-   * that this batch id (or chunk) was applied before. If the database refuses the batch for a data reason (a count
-   * past its column's range, a key longer than its column, a constraint: SQLState classes 22 and
-   * 23), the sink finds the refused keys by bisection, applies all the others in this call, and
-   * reports the refused ones in a {@link RejectedKeysException}; the buffer drops each of them
-   * under its own id and does not retry the call (see {@link JdbcSink}).
+   * that this batch id (or chunk) was applied before. If the database refuses the batch for a
+   * data reason (a count past its column's range, a key longer than its column, a constraint:
+   * SQLState classes 22 and 23), the sink finds the refused keys by bisection, applies all the
+   * others in this call, and reports the refused ones in a {@link RejectedKeysException}; the
+   * buffer drops each of them under its own id and does not retry the call (see
+   * {@link JdbcSink}).
    *
    * @param batch the batch, not null
    * @throws RejectedKeysException if the database refused some keys for good: every other key was
@@ -234,54 +190,45 @@ public final class JdbcSink<K> implements BatchFlushHandler<K> {
     try {
       List<Row> rows = this.rows.of(batch);
       if (rows.isEmpty()) {
-        applied.increment(); // every count cancelled out against another key on the same row
+        counter.recordNothingToWrite(); // every count cancelled out on its row
         return;
       }
-      sql = plan();
-      if (sql.dialect == JdbcDialect.POSTGRESQL) {
-        checkTextKeys(rows);
-      }
-      try (Connection connection = dataSource.getConnection()) {
-        // Chunks commit one after another: switch auto-commit off once for all of them rather
-        // than twice per chunk (a round trip each in some drivers). PostgreSQL writes a chunk as
-        // one auto-committed statement.
-        boolean manual = sql.dialect != JdbcDialect.POSTGRESQL
-            && rows.size() > maxRowsPerTransaction && connection.getAutoCommit();
-        if (manual) {
-          connection.setAutoCommit(false);
-        }
-        try {
-          result = split.run(connection, sql, batch.id(), rows);
-          if (result.written > 0) {
-            maybePrune(connection, sql);
-          }
-        } finally {
-          if (manual) {
-            jdbc.restoreAutoCommit(connection);
-          }
-        }
+      sql = schema.plan();
+      sql.checkKeys(rows);
+      try (Connection connection = config.dataSource().getConnection()) {
+        result = write(connection, sql, batch.id(), rows);
       } catch (SQLException e) {
         throw explain(e, batch.id());
       }
     } catch (SQLException | RuntimeException e) {
-      failures.increment();
+      counter.recordFailure();
       throw e;
     }
-    rowsWritten.add(result.written);
-    if (result.written > 0) {
-      applied.increment();
-    } else if (result.rejected.isEmpty()) {
-      duplicates.increment();
-      LOGGER.log(Level.DEBUG, () -> "Batch " + batch.id() + " is already in ledger "
-          + ledgerTable + ": acknowledged without applying it again");
-    } else {
-      failures.increment();
+    if (counter.recordWritten(result.written, !result.rejected.isEmpty())) {
+      Jdbc.LOGGER.log(Level.DEBUG, () -> "Batch " + batch.id() + " is already in ledger "
+          + config.ledgerTable() + ": acknowledged without applying it again");
     }
     if (!result.rejected.isEmpty()) {
       RejectedKeysException report = rejections.of(batch, result.rejected, sql);
-      rejectedKeys.add(report.rejections().size());
+      counter.recordRejectedKeys(report.rejections().size());
       throw report;
     }
+  }
+
+  /** Writes the batch's rows on one connection, piece by piece, then prunes if it is time. */
+  private Split.Result write(Connection connection, Sql sql, String batchId, List<Row> rows)
+      throws SQLException {
+    // Chunks commit one after another: switch auto-commit off once for all of them rather than
+    // twice per chunk (a round trip each in some drivers). A dialect whose upsert carries the
+    // ledger insert writes a chunk as one auto-committed statement.
+    boolean chunked = !sql.upsertCarriesLedger() && rows.size() > config.maxRowsPerTransaction();
+    return jdbc.manualCommits(connection, chunked, () -> {
+      Split.Result result = split.run(connection, sql, batchId, rows);
+      if (result.written > 0 && config.exactlyOnce()) {
+        pruner.maybePrune(connection, sql);
+      }
+      return result;
+    });
   }
 
   /**
@@ -292,30 +239,7 @@ public final class JdbcSink<K> implements BatchFlushHandler<K> {
    * @throws SQLException if the tables cannot be created
    */
   public void createTables() throws SQLException {
-    try (Connection connection = dataSource.getConnection()) {
-      JdbcDialect d = dialect(connection);
-      Sql ddl = sql(connection, d, null);
-      boolean autoCommit = connection.getAutoCommit();
-      try (Statement statement = jdbc.create(connection)) {
-        for (String sql : ddl.createTables(keyColumnTypes, exactlyOnce)) {
-          try {
-            statement.execute(sql);
-          } catch (SQLException e) {
-            // Two processes creating the same table at once: PostgreSQL may report a duplicate
-            // type or relation. The table exists, which is what was asked.
-            if (!Errors.isConstraintViolation(e) && !"42P07".equals(e.getSQLState())) {
-              throw Errors.explained("Could not create the tables of JdbcSink with: " + sql, e);
-            }
-            if (!autoCommit) {
-              connection.rollback();
-            }
-          }
-          jdbc.statements.increment();
-        }
-        jdbc.commitUnlessAutoCommit(connection);
-      }
-    }
-    plan = null; // check the tables again before the next flush
+    schema.createTables();
   }
 
   /**
@@ -326,12 +250,12 @@ public final class JdbcSink<K> implements BatchFlushHandler<K> {
    * @throws SQLException if the rows cannot be deleted
    */
   public long pruneLedger() throws SQLException {
-    if (!exactlyOnce) {
+    if (!config.exactlyOnce()) {
       return 0;
     }
-    Sql sql = plan();
-    try (Connection connection = dataSource.getConnection()) {
-      return prune(connection, sql);
+    Sql sql = schema.plan();
+    try (Connection connection = config.dataSource().getConnection()) {
+      return pruner.prune(connection, sql);
     }
   }
 
@@ -343,13 +267,7 @@ public final class JdbcSink<K> implements BatchFlushHandler<K> {
    * @throws SQLException if no connection can be had, or the database is not supported
    */
   public JdbcDialect dialect() throws SQLException {
-    JdbcDialect d = dialect;
-    if (d != null) {
-      return d;
-    }
-    try (Connection connection = dataSource.getConnection()) {
-      return dialect(connection);
-    }
+    return schema.dialect();
   }
 
   /**
@@ -359,11 +277,13 @@ public final class JdbcSink<K> implements BatchFlushHandler<K> {
    *
    * @return the SQL text
    * @throws SQLException if the dialect has to be detected and no connection can be had
+   * @deprecated Exists for benchmarks only and is not part of the supported API: it may change or
+   *     go away in a later version. It stays public because removing a public method would break
+   *     code compiled against it.
    */
+  @Deprecated
   public String singleRowUpsertSql() throws SQLException {
-    try (Connection connection = dataSource.getConnection()) {
-      return sql(connection, dialect(connection), null).singleRowUpsert();
-    }
+    return schema.statements().singleRowUpsert();
   }
 
   /**
@@ -382,7 +302,7 @@ public final class JdbcSink<K> implements BatchFlushHandler<K> {
    */
   @Override
   public Optional<Duration> idempotencyHorizon() {
-    return exactlyOnce ? Optional.of(retention) : Optional.empty();
+    return config.exactlyOnce() ? Optional.of(config.ledgerRetention()) : Optional.empty();
   }
 
   /**
@@ -391,11 +311,7 @@ public final class JdbcSink<K> implements BatchFlushHandler<K> {
    * @return a snapshot of the counters
    */
   public JdbcSinkStats stats() {
-    long appliedNow = applied.sum();
-    long duplicatesNow = duplicates.sum();
-    return new JdbcSinkStats(appliedNow + duplicatesNow, appliedNow, duplicatesNow,
-        failures.sum(), rowsWritten.sum(), jdbc.statements.sum(), pruned.sum(),
-        rejectedKeys.sum());
+    return counter.snapshot(jdbc.statements.sum(), pruner.pruned());
   }
 
   /**
@@ -405,425 +321,18 @@ public final class JdbcSink<K> implements BatchFlushHandler<K> {
    */
   @Override
   public String toString() {
-    return "JdbcSink{table=" + table + ", keyColumns=" + keyColumns + ", countColumn="
-        + countColumn + ", dialect=" + dialect + ", exactlyOnce=" + exactlyOnce
-        + (exactlyOnce ? ", ledgerTable=" + ledgerTable : "") + "}";
-  }
-
-  // ---------------------------------------------------------------------------------------------
-  // Applying a batch
-  // ---------------------------------------------------------------------------------------------
-
-  /**
-   * {@link #apply}, again when H2 reports that a concurrent writer inserted one of the same new
-   * keys first. H2's {@code MERGE} does not wait for that writer's row the way the other
-   * dialects' upserts do; it fails with a unique-key violation instead, and its transaction rolls
-   * back, so the retry (which now finds the row, or the batch id in the ledger) is safe.
-   */
-  private boolean applyRacing(Connection connection, Sql sql, String id, List<Row> rows)
-      throws SQLException {
-    for (int attempt = 1; ; attempt++) {
-      try {
-        return apply(connection, sql, id, rows);
-      } catch (SQLException e) {
-        if (attempt >= INSERT_RACE_ATTEMPTS
-            || !Errors.isInsertRace(e, sql.dialect, table, ledgerTable)) {
-          throw e;
-        }
-        LOGGER.log(Level.DEBUG, () -> "Batch " + id + " raced a concurrent insert of the"
-            + " same new key into " + table + "; applying it again");
-      }
-    }
-  }
-
-  /**
-   * Writes the rows in one transaction (the whole batch, or a piece of it under its own id).
-   *
-   * @return true if applied, false if the ledger already held the id (nothing written)
-   */
-  private boolean apply(Connection connection, Sql sql, String id, List<Row> rows)
-      throws SQLException {
-    int perStatement = rowsPerStatement(sql.dialect);
-    long now = clock.getAsLong();
-    if (sql.dialect == JdbcDialect.POSTGRESQL && rows.size() <= perStatement
-        && connection.getAutoCommit()) {
-      // One statement is its own transaction: the ledger insert and the upsert commit together.
-      return postgresUpsert(connection, sql, exactlyOnce, id, now, rows) > 0 || !exactlyOnce;
-    }
-    return jdbc.transaction(connection, () -> {
-      int from = 0;
-      if (exactlyOnce && sql.dialect == JdbcDialect.POSTGRESQL) {
-        from = Math.min(rows.size(), perStatement);
-        if (postgresUpsert(connection, sql, true, id, now, rows.subList(0, from)) == 0) {
-          return false; // rolled back: nothing to undo
-        }
-      } else if (exactlyOnce) {
-        ledger.lockIfH2(connection, sql);
-        if (!ledger.insert(connection, sql, now, id)) {
-          return false;
-        }
-      }
-      writeRows(connection, sql, rows, from, perStatement);
-      return true;
-    });
-  }
-
-  /** The upserts of {@code rows} from {@code from} on, in the current transaction. */
-  private void writeRows(Connection connection, Sql sql, List<Row> rows, int from,
-      int perStatement) throws SQLException {
-    for (int start = from; start < rows.size(); start += perStatement) {
-      List<Row> chunk = rows.subList(start, Math.min(rows.size(), start + perStatement));
-      if (sql.dialect == JdbcDialect.POSTGRESQL) {
-        postgresUpsert(connection, sql, false, null, 0, chunk);
-      } else {
-        upsert(connection, sql, chunk);
-      }
-    }
-  }
-
-  /**
-   * Writes {@code rows} without the ledger in a transaction that is rolled back, to learn why the
-   * database refuses them.
-   *
-   * @return the data error, or null if the database accepts them now
-   */
-  private SQLException tryRows(Connection connection, Sql sql, List<Row> rows)
-      throws SQLException {
-    try {
-      jdbc.transaction(connection, () -> {
-        if (exactlyOnce) {
-          ledger.lockIfH2(connection, sql);
-        }
-        writeRows(connection, sql, rows, 0, rowsPerStatement(sql.dialect));
-        return false;
-      });
-      return null;
-    } catch (SQLException e) {
-      if (Errors.isDataError(e, sql.dialect, table, ledgerTable)) {
-        return e;
-      }
-      throw e;
-    }
-  }
-
-  private int postgresUpsert(Connection connection, Sql sql, boolean withLedger, String id,
-      long now, List<Row> rows) throws SQLException {
-    int keys = keyColumns.size();
-    Object[][] columns = new Object[keys][rows.size()];
-    Long[] counts = new Long[rows.size()];
-    for (int r = 0; r < rows.size(); r++) {
-      Row row = rows.get(r);
-      for (int i = 0; i < keys; i++) {
-        columns[i][r] = text(row.key().values[i]);
-      }
-      counts[r] = row.count();
-    }
-    Array[] arrays = new Array[keys + 1];
-    try (PreparedStatement statement = jdbc.prepare(connection, sql.postgresUpsert(withLedger))) {
-      int p = 1;
-      if (withLedger) {
-        statement.setString(p++, id);
-        statement.setLong(p++, now);
-      }
-      for (int i = 0; i < keys; i++) {
-        arrays[i] = connection.createArrayOf("text", columns[i]);
-        statement.setArray(p++, arrays[i]);
-      }
-      arrays[keys] = connection.createArrayOf("bigint", counts);
-      statement.setArray(p, arrays[keys]);
-      jdbc.statements.increment();
-      return statement.executeUpdate();
-    } finally {
-      for (Array array : arrays) {
-        if (array != null) {
-          array.free();
-        }
-      }
-    }
-  }
-
-  /**
-   * PostgreSQL receives key values as text cast to the column type: refuses the types whose
-   * {@code toString()} is not their SQL text (byte arrays, {@link java.util.Date} and its
-   * {@code java.sql} subclasses, arbitrary objects), which would silently write wrong rows.
-   */
-  private void checkTextKeys(List<Row> rows) {
-    for (Row row : rows) {
-      Object[] values = row.key().values;
-      for (int i = 0; i < values.length; i++) {
-        Object v = values[i];
-        if (!(v instanceof String || v instanceof Number || v instanceof Boolean
-            || v instanceof Character || v instanceof java.util.UUID || v instanceof Enum
-            || v.getClass().getName().startsWith("java.time."))) {
-          throw new IllegalArgumentException("keyMapper returned a " + v.getClass().getName()
-              + " for key column " + keyColumns.get(i) + " of table " + table + ", which the"
-              + " PostgreSQL dialect cannot send: it sends key values as text, so use String,"
-              + " a Number, Boolean, Character, UUID, an enum or a java.time value (for example"
-              + " LocalDate or Instant instead of java.util.Date, a hex or Base64 String instead"
-              + " of byte[])");
-        }
-      }
-    }
-  }
-
-  /** The SQL text of a key value that {@link #checkTextKeys} accepted. */
-  private static String text(Object value) {
-    if (value instanceof BigDecimal) {
-      return ((BigDecimal) value).toPlainString();
-    }
-    return value.toString();
-  }
-
-  private void upsert(Connection connection, Sql sql, List<Row> rows) throws SQLException {
-    try (PreparedStatement statement = jdbc.prepare(connection, sql.upsert(rows.size()))) {
-      int p = 1;
-      for (Row row : rows) {
-        for (Object value : row.key().values) {
-          statement.setObject(p++, value);
-        }
-        statement.setLong(p++, row.count());
-      }
-      jdbc.statements.increment();
-      statement.executeUpdate();
-    }
-  }
-
-  private int rowsPerStatement(JdbcDialect d) {
-    int wanted = (configuredRowsPerStatement > 0)
-        ? configuredRowsPerStatement : d.defaultRowsPerStatement();
-    if (d == JdbcDialect.POSTGRESQL) {
-      return wanted; // arrays: a handful of parameters whatever the row count
-    }
-    return Math.max(1, Math.min(wanted, d.maxParameters() / (keyColumns.size() + 1)));
-  }
-
-  // ---------------------------------------------------------------------------------------------
-  // Ledger pruning
-  // ---------------------------------------------------------------------------------------------
-
-  /** Prunes after an applied batch, at most once per prune interval across threads. */
-  private void maybePrune(Connection connection, Sql sql) {
-    if (!exactlyOnce) {
-      return;
-    }
-    long now = clock.getAsLong();
-    long last = lastPruneMillis.get();
-    if (last != Long.MIN_VALUE && now - last < pruneIntervalMillis) {
-      return;
-    }
-    if (!lastPruneMillis.compareAndSet(last, now)) {
-      return; // another thread prunes
-    }
-    try {
-      prune(connection, sql);
-    } catch (SQLException | RuntimeException e) {
-      LOGGER.log(Level.WARNING, "JdbcSink could not prune ledger " + ledgerTable
-          + "; it retries after the prune interval", e);
-    }
-  }
-
-  private long prune(Connection connection, Sql sql) throws SQLException {
-    long deleted;
-    try (PreparedStatement statement = jdbc.prepare(connection, sql.pruneLedger())) {
-      statement.setLong(1, clock.getAsLong() - retentionMillis);
-      jdbc.statements.increment();
-      deleted = statement.executeUpdate();
-    }
-    jdbc.commitUnlessAutoCommit(connection);
-    pruned.add(deleted);
-    if (deleted > 0) {
-      LOGGER.log(Level.DEBUG, () -> "JdbcSink pruned " + deleted + " rows from ledger "
-          + ledgerTable);
-    }
-    return deleted;
-  }
-
-  // ---------------------------------------------------------------------------------------------
-  // Dialect detection, table checks and error messages
-  // ---------------------------------------------------------------------------------------------
-
-  private JdbcDialect dialect(Connection connection) throws SQLException {
-    JdbcDialect d = dialect;
-    if (d == null) {
-      d = JdbcDialect.detect(connection);
-      dialect = d;
-    }
-    return d;
-  }
-
-  /** The statements, with the checked {@code columns}, or null before the check. */
-  private Sql sql(Connection connection, JdbcDialect d, Columns columns) throws SQLException {
-    return new Sql(d, Identifiers.of(d, connection.getMetaData()), table, keyColumns, countColumn,
-        ledgerTable, columns);
-  }
-
-  /**
-   * The checked plan; checks the tables (once) on a borrowed connection. The connection is
-   * borrowed before the lock is taken: a {@code getConnection} that hangs holds up only its own
-   * call, never every other call waiting for the lock (issue 12, finding 5).
-   */
-  private Sql plan() throws SQLException {
-    Sql sql = plan;
-    if (sql != null) {
-      return sql;
-    }
-    try (Connection connection = dataSource.getConnection()) {
-      synchronized (planLock) {
-        sql = plan;
-        if (sql == null) {
-          sql = check(connection);
-          plan = sql;
-        }
-        return sql;
-      }
-    }
-  }
-
-  /**
-   * Proves that the counter table, its columns and the ledger exist, that the count column holds
-   * integers, and reads the key columns' types (PostgreSQL and H2 cast their parameters to them).
-   */
-  private Sql check(Connection connection) throws SQLException {
-    JdbcDialect d = dialect(connection);
-    Sql sql = sql(connection, d, null);
-    boolean autoCommit = connection.getAutoCommit();
-    Columns columns;
-    try {
-      try (Statement statement = jdbc.create(connection)) {
-        jdbc.statements.increment();
-        try (ResultSet rs = statement.executeQuery(sql.probeCounterTable())) {
-          columns = Columns.read(rs.getMetaData(), keyColumns, countColumn);
-        }
-      } catch (SQLException e) {
-        throw describeCounterTableProblem(connection, sql, e);
-      }
-      columns.checkCount(table, sql);
-      if (exactlyOnce) {
-        int sinkWidth;
-        int batchIdWidth;
-        try (Statement statement = jdbc.create(connection)) {
-          jdbc.statements.increment();
-          try (ResultSet rs = statement.executeQuery(sql.probeLedgerTable())) {
-            sinkWidth = rs.getMetaData().getPrecision(1);
-            batchIdWidth = rs.getMetaData().getPrecision(2);
-          }
-        } catch (SQLException e) {
-          if (Errors.isMissingTable(e) || Errors.isMissingColumn(e)) {
-            throw Errors.explained("JdbcSink's ledger table " + ledgerTable + " (columns sink,"
-                + " batch_id, applied_at) is missing or incomplete. Call createTables() once, or"
-                + " create it: " + String.join("; ", sql.ledgerDdl())
-                + ". Or turn exactly-once off with exactlyOnce(false)", e);
-          }
-          throw e;
-        }
-        // MariaDB and MySQL's INSERT IGNORE truncates a value too long for its column: distinct
-        // batch ids would collide and later batches be skipped as duplicates. (SQLite neither
-        // enforces nor reliably reports declared lengths.)
-        if (d != JdbcDialect.SQLITE) {
-          checkLedgerWidth(sql, "batch_id", batchIdWidth, MAX_BATCH_ID);
-          checkLedgerWidth(sql, "sink", sinkWidth, MAX_TABLE_NAME);
-        }
-      }
-    } finally {
-      if (!autoCommit) {
-        jdbc.rollbackQuietly(connection); // end the read-only transaction the checks opened
-      }
-    }
-    return sql(connection, d, columns);
-  }
-
-  /** Fails if the ledger's {@code column} holds fewer than {@code needed} characters. */
-  private void checkLedgerWidth(Sql sql, String column, int width, int needed)
-      throws SQLException {
-    if (width > 0 && width < needed) {
-      throw new SQLException("JdbcSink's ledger table " + ledgerTable + " has column " + column
-          + " of " + width + " characters, but it must hold " + needed + " (batch ids are up to "
-          + MAX_BATCH_ID + " characters, counter table names up to " + MAX_TABLE_NAME + "): a"
-          + " shorter column would truncate or refuse them. Widen it: "
-          + sql.widenLedgerColumn(column, needed));
-    }
-  }
-
-  private SQLException describeCounterTableProblem(Connection connection, Sql sql,
-      SQLException e) {
-    if (Errors.isMissingTable(e)) {
-      return Errors.explained("JdbcSink's table " + table + " does not exist (or this user cannot"
-          + " see it). Call createTables() once, or create it: "
-          + sql.counterTableDdl(keyColumnTypes), e);
-    }
-    if (Errors.isMissingColumn(e)) {
-      List<String> missing = new ArrayList<>();
-      List<String> all = new ArrayList<>(keyColumns);
-      all.add(countColumn);
-      try {
-        if (!connection.getAutoCommit()) {
-          connection.rollback(); // PostgreSQL refuses statements in a failed transaction
-        }
-        for (String column : all) {
-          try (Statement statement = jdbc.create(connection)) {
-            jdbc.statements.increment();
-            statement.executeQuery(sql.probeColumn(column)).close();
-          } catch (SQLException columnError) {
-            missing.add(column);
-            if (!connection.getAutoCommit()) {
-              connection.rollback();
-            }
-          }
-        }
-      } catch (SQLException ignored) {
-        // The message below still names the table and the expected columns.
-      }
-      String which = missing.isEmpty() ? "one of the columns " + all
-          : (missing.size() == 1 ? "column " + missing.get(0) : "columns " + missing);
-      return Errors.explained("JdbcSink's table " + table + " has no " + which + ". The sink"
-          + " writes key columns " + keyColumns + " (set with keyColumns(...)) and the BIGINT count"
-          + " column " + countColumn + " (set with countColumn(...)): rename them in the builder"
-          + " to match the table, or add the columns", e);
-    }
-    return e;
+    return "JdbcSink{table=" + config.table() + ", keyColumns=" + config.keyColumns()
+        + ", countColumn=" + config.countColumn() + ", dialect=" + schema.knownDialect()
+        + ", exactlyOnce=" + config.exactlyOnce()
+        + (config.exactlyOnce() ? ", ledgerTable=" + config.ledgerTable() : "") + "}";
   }
 
   /** Turns a failure of a batch into one whose message says what to do, when the sink knows. */
   private SQLException explain(SQLException e, String batchId) {
-    Sql checked = plan;
-    if (checked != null && Errors.isInsertRace(e, checked.dialect, table, ledgerTable)) {
-      return Errors.explained("Batch " + batchId + " still violated the primary key of " + table
-          + " or ledger " + ledgerTable + " after " + INSERT_RACE_ATTEMPTS + " attempts (a race"
-          + " with concurrent inserts of the same new keys, or a database error below); nothing"
-          + " of it was written and the buffer retries it", e);
-    }
-    if (Errors.isCardinalityViolation(e)) {
-      return Errors.explained("Batch " + batchId + " has keys that are one row of table " + table
-          + " only after conversion to the column types, and the database refused to update that"
-          + " row twice in one statement; nothing of it was written. Make the keyMapper return"
-          + " values of the columns' own types (for example Long for BIGINT, trimmed strings for"
-          + " CHAR)", e);
-    }
-    if (Errors.isTimeout(e)) {
-      return Errors.explained("A statement of JdbcSink on table " + table + " ran past the query"
-          + " timeout of " + jdbc.timeoutSeconds + " s (a lock held by another transaction, or a"
-          + " stuck database) and was cancelled; its transaction was rolled back and the buffer"
-          + " retries the batch", e);
-    }
-    if (Errors.isTransient(e)) {
-      return e; // deadlock, serialization failure, broken connection: the retry is the fix
-    }
-    if (Errors.isMissingTable(e) || Errors.isMissingColumn(e)) {
-      plan = null; // the tables changed since they were checked: check again on the next flush
-      try (Connection connection = dataSource.getConnection()) {
-        check(connection);
-      } catch (SQLException described) {
-        return described;
-      }
-      return e;
-    }
-    if (Errors.isMissingUniqueConstraint(e)) {
-      return Errors.explained("JdbcSink's table " + table + " has no PRIMARY KEY or UNIQUE"
-          + " constraint on exactly its key columns (" + String.join(", ", keyColumns) + "), which"
-          + " the additive upsert needs. Add one: ALTER TABLE " + table + " ADD PRIMARY KEY ("
-          + String.join(", ", keyColumns) + ")", e);
-    }
-    return e;
+    Sql checked = schema.checkedPlan();
+    boolean race = checked != null && checked.isInsertRace(e);
+    return Errors.explainBatch(e, batchId, config, race ? PieceWriter.INSERT_RACE_ATTEMPTS : 0,
+        schema::recheck);
   }
 
   /**
@@ -864,12 +373,12 @@ public final class JdbcSink<K> implements BatchFlushHandler<K> {
     private JdbcDialect dialect;
     private boolean exactlyOnce = true;
     private String ledgerTable;
-    private Duration ledgerRetention = Duration.ofDays(7);
-    private Duration ledgerPruneInterval = Duration.ofMinutes(10);
+    private Duration ledgerRetention = Config.DEFAULT_LEDGER_RETENTION;
+    private Duration ledgerPruneInterval = Config.DEFAULT_PRUNE_INTERVAL;
     private int maxRowsPerStatement;
-    private int maxRowsPerTransaction = DEFAULT_ROWS_PER_TRANSACTION;
+    private int maxRowsPerTransaction = Config.DEFAULT_ROWS_PER_TRANSACTION;
     private List<String> keyColumnTypes;
-    private Duration queryTimeout = Duration.ofSeconds(30);
+    private Duration queryTimeout = Config.DEFAULT_QUERY_TIMEOUT;
     private LongSupplier clock = System::currentTimeMillis;
 
     private Builder(DataSource dataSource) {
@@ -885,12 +394,7 @@ public final class JdbcSink<K> implements BatchFlushHandler<K> {
      * @throws IllegalArgumentException if it is not an identifier or longer than 128 characters
      */
     public Builder<K> table(String table) {
-      String name = tableName("table", table);
-      if (name.length() > MAX_TABLE_NAME) {
-        throw new IllegalArgumentException("table must be at most " + MAX_TABLE_NAME
-            + " characters long (the width of the ledger's sink column): " + name);
-      }
-      this.table = name;
+      this.table = Config.counterTableName(table);
       return this;
     }
 
@@ -905,21 +409,7 @@ public final class JdbcSink<K> implements BatchFlushHandler<K> {
      *     identifier
      */
     public Builder<K> keyColumns(String... keyColumns) {
-      requireNonNull(keyColumns, "keyColumns");
-      if (keyColumns.length == 0) {
-        throw new IllegalArgumentException("keyColumns must name at least one column");
-      }
-      List<String> names = new ArrayList<>();
-      for (String column : keyColumns) {
-        String name = columnName("keyColumns", column);
-        for (String seen : names) {
-          if (seen.equalsIgnoreCase(name)) {
-            throw new IllegalArgumentException("keyColumns must not repeat a column: " + name);
-          }
-        }
-        names.add(name);
-      }
-      this.keyColumns = List.copyOf(names);
+      this.keyColumns = Config.keyColumns(keyColumns);
       return this;
     }
 
@@ -935,7 +425,7 @@ public final class JdbcSink<K> implements BatchFlushHandler<K> {
      * @throws IllegalArgumentException if it is not an identifier
      */
     public Builder<K> countColumn(String countColumn) {
-      this.countColumn = columnName("countColumn", countColumn);
+      this.countColumn = Config.columnName("countColumn", countColumn);
       return this;
     }
 
@@ -999,7 +489,7 @@ public final class JdbcSink<K> implements BatchFlushHandler<K> {
      * @throws IllegalArgumentException if it is not an identifier
      */
     public Builder<K> ledgerTable(String ledgerTable) {
-      this.ledgerTable = tableName("ledgerTable", ledgerTable);
+      this.ledgerTable = Config.tableName("ledgerTable", ledgerTable);
       return this;
     }
 
@@ -1015,11 +505,7 @@ public final class JdbcSink<K> implements BatchFlushHandler<K> {
      * @throws IllegalArgumentException if it is zero or negative
      */
     public Builder<K> ledgerRetention(Duration ledgerRetention) {
-      requireNonNull(ledgerRetention, "ledgerRetention");
-      if (ledgerRetention.isNegative() || ledgerRetention.isZero()) {
-        throw new IllegalArgumentException("ledgerRetention must be positive: " + ledgerRetention);
-      }
-      this.ledgerRetention = ledgerRetention;
+      this.ledgerRetention = Config.positive("ledgerRetention", ledgerRetention);
       return this;
     }
 
@@ -1033,12 +519,7 @@ public final class JdbcSink<K> implements BatchFlushHandler<K> {
      * @throws IllegalArgumentException if it is negative
      */
     public Builder<K> ledgerPruneInterval(Duration ledgerPruneInterval) {
-      requireNonNull(ledgerPruneInterval, "ledgerPruneInterval");
-      if (ledgerPruneInterval.isNegative()) {
-        throw new IllegalArgumentException("ledgerPruneInterval must not be negative: "
-            + ledgerPruneInterval);
-      }
-      this.ledgerPruneInterval = ledgerPruneInterval;
+      this.ledgerPruneInterval = Config.notNegative("ledgerPruneInterval", ledgerPruneInterval);
       return this;
     }
 
@@ -1051,7 +532,7 @@ public final class JdbcSink<K> implements BatchFlushHandler<K> {
      * @throws IllegalArgumentException if it is less than 1
      */
     public Builder<K> maxRowsPerStatement(int maxRowsPerStatement) {
-      this.maxRowsPerStatement = atLeastOne("maxRowsPerStatement", maxRowsPerStatement);
+      this.maxRowsPerStatement = Config.atLeastOne("maxRowsPerStatement", maxRowsPerStatement);
       return this;
     }
 
@@ -1079,7 +560,8 @@ public final class JdbcSink<K> implements BatchFlushHandler<K> {
      * @throws IllegalArgumentException if it is less than 1
      */
     public Builder<K> maxRowsPerTransaction(int maxRowsPerTransaction) {
-      this.maxRowsPerTransaction = atLeastOne("maxRowsPerTransaction", maxRowsPerTransaction);
+      this.maxRowsPerTransaction = Config.atLeastOne("maxRowsPerTransaction",
+          maxRowsPerTransaction);
       return this;
     }
 
@@ -1093,17 +575,7 @@ public final class JdbcSink<K> implements BatchFlushHandler<K> {
      * @throws IllegalArgumentException if a type is not a plain SQL type name
      */
     public Builder<K> keyColumnTypes(String... keyColumnTypes) {
-      requireNonNull(keyColumnTypes, "keyColumnTypes");
-      List<String> types = new ArrayList<>();
-      for (String type : keyColumnTypes) {
-        requireNonNull(type, "keyColumnTypes");
-        if (!SQL_TYPE.matcher(type).matches()) {
-          throw new IllegalArgumentException("keyColumnTypes must be SQL type names such as"
-              + " VARCHAR(255) or BIGINT: " + type);
-        }
-        types.add(type);
-      }
-      this.keyColumnTypes = List.copyOf(types);
+      this.keyColumnTypes = Config.keyColumnTypes(keyColumnTypes);
       return this;
     }
 
@@ -1124,16 +596,7 @@ public final class JdbcSink<K> implements BatchFlushHandler<K> {
      * @throws IllegalArgumentException if it is negative or too long
      */
     public Builder<K> queryTimeout(Duration queryTimeout) {
-      requireNonNull(queryTimeout, "queryTimeout");
-      if (queryTimeout.isNegative()) {
-        throw new IllegalArgumentException("queryTimeout must not be negative: " + queryTimeout);
-      }
-      long seconds = queryTimeout.getSeconds() + ((queryTimeout.getNano() > 0) ? 1 : 0);
-      if (seconds > Integer.MAX_VALUE) {
-        throw new IllegalArgumentException("queryTimeout must be at most " + Integer.MAX_VALUE
-            + " seconds (JDBC counts it in an int): " + queryTimeout);
-      }
-      this.queryTimeout = Duration.ofSeconds(seconds);
+      this.queryTimeout = Config.queryTimeout(queryTimeout);
       return this;
     }
 
@@ -1150,58 +613,9 @@ public final class JdbcSink<K> implements BatchFlushHandler<K> {
      * @throws IllegalStateException if a required option is missing or options conflict
      */
     public JdbcSink<K> build() {
-      if (table == null) {
-        throw new IllegalStateException("table is required: call table(\"...\")");
-      }
-      if (keyColumns == null) {
-        throw new IllegalStateException("keyColumns is required: call keyColumns(\"...\")");
-      }
-      if (countColumn == null) {
-        throw new IllegalStateException("countColumn is required: call countColumn(\"...\")");
-      }
-      for (String key : keyColumns) {
-        if (key.equalsIgnoreCase(countColumn)) {
-          throw new IllegalStateException("countColumn " + countColumn
-              + " is also a key column");
-        }
-      }
-      if (keyMapper == null && keyColumns.size() > 1) {
-        throw new IllegalStateException("keyMapper is required with " + keyColumns.size()
-            + " key columns " + keyColumns + ": map each key to one value per column");
-      }
-      if (keyColumnTypes != null && keyColumnTypes.size() != keyColumns.size()) {
-        throw new IllegalStateException("keyColumnTypes has " + keyColumnTypes.size()
-            + " types but keyColumns has " + keyColumns.size() + " columns");
-      }
-      if (exactlyOnce && ledgerTable != null && ledgerTable.equalsIgnoreCase(table)) {
-        throw new IllegalStateException("ledgerTable must differ from table: " + table);
-      }
-      return new JdbcSink<>(this);
-    }
-
-    private static String tableName(String option, String name) {
-      requireNonNull(name, option);
-      if (!TABLE.matcher(name).matches()) {
-        throw new IllegalArgumentException(option + " must be an SQL identifier (letters, digits"
-            + " and underscores, optionally schema.table): " + name);
-      }
-      return name;
-    }
-
-    private static int atLeastOne(String option, int value) {
-      if (value < 1) {
-        throw new IllegalArgumentException(option + " must be at least 1: " + value);
-      }
-      return value;
-    }
-
-    private static String columnName(String option, String name) {
-      requireNonNull(name, option);
-      if (!IDENTIFIER.matcher(name).matches()) {
-        throw new IllegalArgumentException(option + " must be an SQL identifier (letters, digits"
-            + " and underscores): " + name);
-      }
-      return name;
+      return new JdbcSink<>(new Config<>(dataSource, table, keyColumns, countColumn, keyMapper,
+          dialect, exactlyOnce, ledgerTable, ledgerRetention, ledgerPruneInterval,
+          maxRowsPerStatement, maxRowsPerTransaction, keyColumnTypes, queryTimeout, clock));
     }
   }
 }

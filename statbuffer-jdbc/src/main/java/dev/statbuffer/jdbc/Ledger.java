@@ -11,7 +11,7 @@ import java.util.List;
 /**
  * The ledger statements of one sink: ids inserted with an insert that never fails on a duplicate,
  * claims (a piece split, a batch chunked) committed on their own, and look-ups. Every id is at most
- * {@link JdbcSink#MAX_BATCH_ID} characters. Thread-safe.
+ * {@link Sql#MAX_BATCH_ID} characters. Thread-safe.
  */
 final class Ledger {
   private final Jdbc jdbc;
@@ -21,25 +21,25 @@ final class Ledger {
   }
 
   /**
-   * H2: serializes the writers of this counter table by updating one lock row in the ledger
-   * first. Concurrent MERGEs of the same new keys into one H2 table fail with unique-key
-   * violations, and under that contention H2 was seen to keep effects of failed attempts
-   * (counts added twice); one writer at a time avoids both. Does nothing in other dialects.
+   * Makes the writers of this counter table take turns where the dialect needs it (see
+   * {@link Sql#writerLock()}): runs its lock statement in the current transaction. Does nothing
+   * in the other dialects.
    */
-  void lockIfH2(Connection connection, Sql sql) throws SQLException {
-    if (sql.dialect != JdbcDialect.H2) {
+  void lockWriters(Connection connection, Sql sql) throws SQLException {
+    String lock = sql.writerLock();
+    if (lock == null) {
       return;
     }
     try (Statement statement = jdbc.create(connection)) {
       jdbc.statements.increment();
-      statement.executeUpdate(sql.h2LockRow());
+      statement.executeUpdate(lock);
     }
   }
 
   /**
-   * Inserts {@code id} unless it is in the ledger already, in the current transaction (every
-   * dialect but PostgreSQL, whose batch statement inserts it itself). An insert of the same id by
-   * another transaction that has not ended makes this one wait for it.
+   * Inserts {@code id} unless it is in the ledger already, in the current transaction (where the
+   * dialect's upsert does not insert it itself: see {@link Sql#upsertCarriesLedger()}). An insert
+   * of the same id by another transaction that has not ended makes this one wait for it.
    *
    * @return whether the id was new
    */
@@ -62,7 +62,7 @@ final class Ledger {
   boolean claim(Connection connection, Sql sql, long now, String id, String markId)
       throws SQLException {
     return jdbc.transaction(connection, () -> {
-      lockIfH2(connection, sql);
+      lockWriters(connection, sql);
       if (!insert(connection, sql, now, id)) {
         return false;
       }

@@ -13,7 +13,7 @@ import java.util.function.LongSupplier;
 
 /**
  * Applies a batch, in ordered chunks of bounded size when it is large, and when the database
- * refuses a piece of it for a data reason (see {@link Errors#isDataError}), isolates the refused
+ * refuses a piece of it for a data reason (see {@link Sql#isDataError}), isolates the refused
  * rows by bisection: the piece's rows, in their fixed order, are split into halves, each applied
  * in a transaction of its own, and a failing half is split again, down to single rows, which are
  * rejected. Everything else is applied in the same call. Any other failure is thrown, and the
@@ -95,7 +95,7 @@ import java.util.function.LongSupplier;
  * <p>Stateless apart from its collaborators; thread-safe.
  */
 final class Split {
-  private static final int MAX_ID = JdbcSink.MAX_BATCH_ID;
+  private static final int MAX_ID = Sql.MAX_BATCH_ID;
 
   /** Applies a piece in one transaction, or rolls it back and throws. */
   interface Whole {
@@ -139,7 +139,6 @@ final class Split {
   private final Whole whole;
   private final Probe probe;
   private final LongSupplier clock;
-  private final String[] tables;
 
   /**
    * Creates the splitter of one sink.
@@ -150,17 +149,15 @@ final class Split {
    * @param whole applies one piece
    * @param probe finds out why a row split by an earlier call is refused
    * @param clock epoch milliseconds for the ledger rows of splits
-   * @param tables the counter table and the ledger (to tell H2's insert race from data errors)
    */
   Split(Ledger ledger, boolean exactlyOnce, int maxRows, Whole whole, Probe probe,
-      LongSupplier clock, String... tables) {
+      LongSupplier clock) {
     this.ledger = ledger;
     this.exactlyOnce = exactlyOnce;
     this.maxRows = maxRows;
     this.whole = whole;
     this.probe = probe;
     this.clock = clock;
-    this.tables = tables.clone();
   }
 
   /**
@@ -238,7 +235,7 @@ final class Split {
           return;
         }
       } catch (SQLException e) {
-        if (!Errors.isDataError(e, sql.dialect, tables)) {
+        if (!sql.isDataError(e)) {
           throw e;
         }
         refused = e;

@@ -137,7 +137,7 @@ class FleetBenchmark {
       line[0] = String.format(Locale.ROOT, "| %s | %s | %.0f | %.0f | %.0f%% | %.0f | %.0f | %.1f"
           + " | %.1f | %.1f | %s | %.0f | %s | %s -> %s |", database,
           setting.equals("batch") ? "batch (one transaction)" : setting.equals("default")
-              ? "default (" + JdbcSink.DEFAULT_ROWS_PER_TRANSACTION + ")" : setting,
+              ? "default (" + Config.DEFAULT_ROWS_PER_TRANSACTION + ")" : setting,
           delivered, modelled, 100 * delivered / modelled, handedOver, keysPerCall,
           quantile(all, 0.5),
           quantile(all, 0.99), quantile(all, 1.0), sampler.share(), failed,

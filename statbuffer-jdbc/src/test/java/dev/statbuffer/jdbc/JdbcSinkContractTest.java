@@ -263,7 +263,7 @@ abstract class JdbcSinkContractTest extends SinkContract {
     sink.createTables();
     sink.flush(TestBatch.of(Map.of("warm", 1L))); // checks the tables and prunes the ledger
     Map<String, Long> counts = new LinkedHashMap<>();
-    int keys = JdbcSink.DEFAULT_ROWS_PER_TRANSACTION; // the largest batch written in one transaction
+    int keys = Config.DEFAULT_ROWS_PER_TRANSACTION; // the largest batch written in one transaction
     for (int i = 0; i < keys; i++) {
       counts.put("key" + i, (long) i + 1);
     }
