@@ -19,7 +19,6 @@ import java.util.concurrent.Future;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
-import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
@@ -42,6 +41,9 @@ import org.jspecify.annotations.Nullable;
  * meanwhile) re-sends the delivery, so it is sent once and never waits out a long backoff during
  * close.
  *
+ * <p>The outcome sums and the listener calls live in {@link Outcomes}; the drain's deferral
+ * while tasks wait to start reads {@link #handlersBehind}.
+ *
  * <p>Thread-safe: every method may be called from any thread.
  */
 final class Deliveries<K> {
@@ -52,8 +54,8 @@ final class Deliveries<K> {
   private final Executor executor;
   private final FlushTimeout flushTimeout;
   private final PendingKeys pending;
-  private final @Nullable BufferListener listener;
-  private final AtomicBoolean listenerFailed = new AtomicBoolean();
+  /** The outcome sums and the listener. */
+  private final Outcomes outcomes;
   private final FailureLog failureLog;
   private final Set<Delivery<K>> inFlight = ConcurrentHashMap.newKeySet();
   /** Deliveries an increment made, on their way to the executor through the scheduler. */
@@ -77,14 +79,6 @@ final class Deliveries<K> {
   /** Run when the last queued task starts: the drain, if it deferred a hand-over. */
   private volatile Runnable queueEmptied = () -> { };
 
-  private final AtomicLong flushes = new AtomicLong();
-  private final AtomicLong failures = new AtomicLong();
-  private final AtomicLong deliveredSum = new AtomicLong();
-  private final AtomicLong droppedSum = new AtomicLong();
-  /** Counts an earlier process left in a durable buffer's directory, delivered by this one. */
-  private final AtomicLong recoveredSum = new AtomicLong();
-  /** Counts close() left in a durable buffer's directory, out of time, for the next start. */
-  private final AtomicLong keptSum = new AtomicLong();
   /** A durable buffer's directory, or null. */
   private final @Nullable Durability<K> durable;
 
@@ -101,7 +95,7 @@ final class Deliveries<K> {
     this.target = target;
     this.executor = executor;
     this.pending = pending;
-    this.listener = config.listener;
+    this.outcomes = new Outcomes(config.name, config.listener);
     this.failureLog = new FailureLog(config.name, config.ticker);
   }
 
@@ -134,7 +128,7 @@ final class Deliveries<K> {
     if (!inFlight.contains(delivery)) {
       register(delivery);
     }
-    addSaturated(recoveredSum, delivery.sum);
+    Outcomes.addSaturated(outcomes.recoveredSum, delivery.sum);
   }
 
   /** A new batch collecting into {@code out}; under the hand-over lock. */
@@ -335,8 +329,8 @@ final class Deliveries<K> {
     if (delivery.casState(Delivery.PENDING, Delivery.DELIVERED)) {
       // An abandoned call that succeeds late settles the count; its retry is not needed.
       delivery.cancelRetryTimer();
-      addSaturated(deliveredSum, delivery.sum);
-      flushes.incrementAndGet();
+      Outcomes.addSaturated(outcomes.deliveredSum, delivery.sum);
+      outcomes.flushes.incrementAndGet();
       failureLog.delivered();
       tell(l -> l.delivered(config.name, delivery.keys(), delivery.sum, attempt, took));
       // Last: close() returns once nothing is in flight, so the listener has heard of it by then.
@@ -387,14 +381,14 @@ final class Deliveries<K> {
     }
     int appliedKeys = delivery.keys() - rejected.size();
     long appliedSum = delivery.sum - rejectedSum;
-    addSaturated(deliveredSum, appliedSum);
+    Outcomes.addSaturated(outcomes.deliveredSum, appliedSum);
     if (appliedKeys > 0) {
-      flushes.incrementAndGet();
+      outcomes.flushes.incrementAndGet();
       failureLog.delivered();
       tell(l -> l.delivered(config.name, appliedKeys, appliedSum, attempt, took));
     }
     for (Target.Rejected<K> one : rejected) {
-      addSaturated(droppedSum, one.count());
+      Outcomes.addSaturated(outcomes.droppedSum, one.count());
       dropped(delivery, one.id(), Map.of(one.key(), one.count()), one.count(), attempt,
           one.cause(), () -> target.onDropRejected(one, attempt));
     }
@@ -421,7 +415,7 @@ final class Deliveries<K> {
     if (!delivery.isPending()) {
       return;
     }
-    failures.incrementAndGet();
+    outcomes.failures.incrementAndGet();
     delivery.lastError = error;
     // One thread at a time writes a delivery's failedCalls (see Delivery): not a lost update.
     @SuppressWarnings("NonAtomicVolatileUpdate")
@@ -505,7 +499,7 @@ final class Deliveries<K> {
     if (!delivery.casState(Delivery.PENDING, Delivery.DROPPED)) {
       return;
     }
-    addSaturated(droppedSum, delivery.sum);
+    Outcomes.addSaturated(outcomes.droppedSum, delivery.sum);
     dropped(delivery, delivery.id, delivery.counts(), delivery.sum, delivery.attempt, error,
         () -> target.onDrop(delivery, delivery.attempt, error));
     // Last: close() returns once nothing is in flight, so onDrop and the listener have run.
@@ -538,18 +532,6 @@ final class Deliveries<K> {
     tell(l -> l.dropped(config.name, counts.size(), sum, error));
   }
 
-  /**
-   * Adds to an outcome sum, sticking at {@code Long.MAX_VALUE} or {@code MIN_VALUE} instead of
-   * wrapping (huge deltas can carry a sum past the range of a long).
-   */
-  static void addSaturated(AtomicLong sum, long value) {
-    sum.accumulateAndGet(value, (a, b) -> {
-      long r = a + b;
-      // Overflow iff both operands have the sign the result lacks (Math.addExact's test).
-      return (((a ^ r) & (b ^ r)) < 0) ? ((a < 0) ? Long.MIN_VALUE : Long.MAX_VALUE) : r;
-    });
-  }
-
   private void settle(Delivery<K> delivery) {
     if (durable != null && !delivery.isKept()) {
       durable.settle(delivery); // before it leaves inFlight: close() then finds it marked
@@ -569,7 +551,7 @@ final class Deliveries<K> {
     if (durable == null || delivery.record == null) {
       drop(delivery, error);
     } else if (delivery.casState(Delivery.PENDING, Delivery.KEPT)) {
-      addSaturated(keptSum, delivery.sum);
+      Outcomes.addSaturated(outcomes.keptSum, delivery.sum);
       settle(delivery);
       delivery.done.completeExceptionally(error);
     }
@@ -582,19 +564,7 @@ final class Deliveries<K> {
 
   /** Tells the listener, if any, guarding against what it throws. */
   private void tell(Consumer<BufferListener> event) {
-    if (listener != null) {
-      try {
-        event.accept(listener);
-      } catch (RuntimeException | Error e) {
-        listenerFailed(e);
-      }
-    }
-  }
-
-  private void listenerFailed(Throwable e) {
-    boolean first = listenerFailed.compareAndSet(false, true);
-    LOGGER.log(first ? Level.ERROR : Level.DEBUG, "StatBuffer '" + config.name
-        + "': the listener threw" + (first ? " (later failures are logged at DEBUG)" : ""), e);
+    outcomes.tell(event);
   }
 
   /**
@@ -695,28 +665,9 @@ final class Deliveries<K> {
     return oldest;
   }
 
-  long flushes() {
-    return flushes.get();
-  }
-
-  long failures() {
-    return failures.get();
-  }
-
-  long deliveredSum() {
-    return deliveredSum.get();
-  }
-
-  long droppedSum() {
-    return droppedSum.get();
-  }
-
-  long recoveredSum() {
-    return recoveredSum.get();
-  }
-
-  long keptSum() {
-    return keptSum.get();
+  /** The outcome sums, for stats. */
+  Outcomes outcomes() {
+    return outcomes;
   }
 
   private static String newSender() {

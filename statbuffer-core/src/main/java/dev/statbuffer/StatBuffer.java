@@ -39,7 +39,8 @@ import org.jspecify.annotations.Nullable;
  * {@link Counter} handles), {@link Cell} (a key's counter that never resets),
  * {@link Cells} (the key table and what happens under the hand-over lock), {@link TimingWheel}
  * (where cells wait), {@link Drain} (when they are handed over), {@link Batcher} and
- * {@link Deliveries} (everything after hand-over), {@link Flushes} (hand-overs asked for:
+ * {@link Deliveries} (everything after hand-over; its sums and listener calls in
+ * {@link Outcomes}), {@link Flushes} (hand-overs asked for:
  * {@code flush}, {@code flushAll} and close's dump), {@link Backoff}, {@link Target} (per-key or
  * batch handler) and {@link Config}. A durable buffer adds {@link Durability} (its directory),
  * {@link DurableCell} and {@link KeySlots} (counts in mapped files), {@link Journal} (hand-overs
@@ -297,9 +298,7 @@ public final class StatBuffer<K> implements AutoCloseable {
    * @return the stats
    */
   public BufferStats stats() {
-    return new BufferStats(pending.get(), deliveries.flushes(), deliveries.failures(),
-        pending.rejected(), deliveries.deliveredSum(), deliveries.droppedSum(),
-        deliveries.recoveredSum(), deliveries.keptSum());
+    return deliveries.outcomes().stats(pending.get(), pending.rejected());
   }
 
   /**
