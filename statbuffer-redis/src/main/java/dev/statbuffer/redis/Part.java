@@ -9,6 +9,7 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
+import org.jspecify.annotations.Nullable;
 
 /**
  * One atomically applied share of a batch: the whole batch on a standalone server, one hash
@@ -33,21 +34,21 @@ final class Part {
    * The marker that sealing a dropped numbered batch writes for this part ({@code KEYS[2]} of
    * the sealing call), or null when the part is applied rather than sealed.
    */
-  final String sealMarker;
+  final @Nullable String sealMarker;
   /** Counter key to its {@link Counter} (string counters) or to field to Counter (hashes). */
   private final Map<String, Object> counters = new TreeMap<>();
   private int argCount;
-  private List<Counter> increments;
+  private @Nullable List<Counter> increments;
 
-  RedisFuture<String> future;
-  Throwable failure;
+  @Nullable RedisFuture<String> future;
+  @Nullable Throwable failure;
   /** The script's reply once collected; null while pending or after a failure. */
-  PartScript.Reply reply;
+  PartScript.@Nullable Reply reply;
 
   /** The connection this part was sent on, or null before it is sent. */
-  StatefulRedisConnection<String, String> link;
+  @Nullable StatefulRedisConnection<String, String> link;
   /** The WAIT sent after this part on its node's connection, or null when none was sent. */
-  Replication replication;
+  @Nullable Replication replication;
 
   /**
    * An empty part.
@@ -57,7 +58,7 @@ final class Part {
    * @param guard the key that records what was applied ({@code KEYS[1]})
    * @param sealMarker the marker a seal of the dropped batch writes, or null to apply the part
    */
-  Part(int slot, String node, String guard, String sealMarker) {
+  Part(int slot, String node, String guard, @Nullable String sealMarker) {
     this.slot = slot;
     this.node = node;
     this.guard = guard;
@@ -66,7 +67,7 @@ final class Part {
 
   /** Adds a buffer key's count to its counter ({@code field} null for string counters). */
   @SuppressWarnings("unchecked")
-  void add(Object bufferKey, String redisKey, String field, long delta) {
+  void add(Object bufferKey, String redisKey, @Nullable String field, long delta) {
     Counter counter;
     if (field == null) {
       counter = (Counter) counters.get(redisKey);
@@ -126,7 +127,7 @@ final class Part {
    * marker (or by nothing), else the sender's record field, sequence number and watermark.
    */
   @SuppressWarnings("unchecked")
-  String[] args(long ttlMillis, long expireMillis, String mode, Numbered numbered) {
+  String[] args(long ttlMillis, long expireMillis, String mode, @Nullable Numbered numbered) {
     String[] args = new String[PartScript.FIRST_DELTA + argCount];
     args[0] = Long.toString(ttlMillis);
     args[1] = Long.toString(expireMillis);
@@ -215,7 +216,7 @@ final class Part {
     String text;
     if (failure == null) {
       text = "no reply within " + timeout;
-    } else if (failure instanceof RedisCommandExecutionException) {
+    } else if (failure instanceof RedisCommandExecutionException && failure.getMessage() != null) {
       text = failure.getMessage();
     } else {
       text = failure.getClass().getSimpleName() + ": " + failure.getMessage();
@@ -238,7 +239,7 @@ final class Part {
     final int replicas;
     final long timeoutMillis;
     /** The {@code WAIT}'s reply, or null if it could not be sent. */
-    RedisFuture<Long> future;
+    @Nullable RedisFuture<Long> future;
 
     /**
      * A {@code WAIT} not sent yet.
@@ -259,7 +260,7 @@ final class Part {
   static final class Counter {
     final String redisKey;
     /** The hash field, or null for a string counter. */
-    final String field;
+    final @Nullable String field;
     long delta;
     private final List<Share> shares = new ArrayList<>(1);
     private boolean sorted = true;
@@ -270,7 +271,7 @@ final class Part {
      * @param redisKey its Redis key
      * @param field its hash field, or null for a string counter
      */
-    Counter(String redisKey, String field) {
+    Counter(String redisKey, @Nullable String field) {
       this.redisKey = redisKey;
       this.field = field;
     }

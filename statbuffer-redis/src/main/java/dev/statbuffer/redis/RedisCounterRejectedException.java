@@ -1,5 +1,7 @@
 package dev.statbuffer.redis;
 
+import org.jspecify.annotations.Nullable;
+
 /**
  * Why Redis refused one buffer key's count for good: its counter holds another type
  * ({@code WRONGTYPE}), a value that is not a 64-bit integer ({@code NOTINTEGER}), or a value the
@@ -16,7 +18,7 @@ public final class RedisCounterRejectedException extends RuntimeException {
   /** The Redis key of the refused counter. */
   private final String redisKey;
   /** The hash field, or null for a string counter. */
-  private final String field;
+  private final @Nullable String field;
   /** The buffer key's count that was not added. */
   private final long count;
   /** Redis' reason: an error code and what it means. */
@@ -31,7 +33,7 @@ public final class RedisCounterRejectedException extends RuntimeException {
    * @param count the buffer key's count that was not added
    * @param reason Redis' reason
    */
-  RedisCounterRejectedException(String message, String redisKey, String field, long count,
+  RedisCounterRejectedException(String message, String redisKey, @Nullable String field, long count,
                                 String reason) {
     super(message);
     this.redisKey = redisKey;
@@ -54,7 +56,7 @@ public final class RedisCounterRejectedException extends RuntimeException {
    *
    * @return the field, or null for a string counter
    */
-  public String field() {
+  public @Nullable String field() {
     return field;
   }
 

@@ -12,6 +12,7 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Function;
+import org.jspecify.annotations.Nullable;
 
 /**
  * A {@link BatchFlushHandler} that adds each batch's counts to counters in Redis or Redis Cluster,
@@ -376,23 +377,23 @@ public final class RedisSink<K> implements BatchFlushHandler<K>, AutoCloseable {
    * @param <K> the buffer's key type
    */
   public static final class Builder<K> {
-    private final RedisClient client;
-    private final RedisClusterClient clusterClient;
-    private Function<? super K, String> keyMapper;
-    private Function<? super K, String> hashKeyMapper;
-    private Function<? super K, String> fieldMapper;
-    private Duration expireAfter;
+    private final @Nullable RedisClient client;
+    private final @Nullable RedisClusterClient clusterClient;
+    private @Nullable Function<? super K, String> keyMapper;
+    private @Nullable Function<? super K, String> hashKeyMapper;
+    private @Nullable Function<? super K, String> fieldMapper;
+    private @Nullable Duration expireAfter;
     private boolean exactlyOnce = true;
     private Duration markerTtl = Duration.ofHours(1);
     private String markerPrefix = "statbuffer:batch:";
     private String name = "default";
     private boolean markerOptionSet;
     private Duration timeout = Duration.ofSeconds(10);
-    private String clientName;
+    private @Nullable String clientName;
     private int waitReplicas = Sending.AUTO_REPLICAS;
     private Duration waitTimeout = Duration.ofSeconds(1);
 
-    private Builder(RedisClient client, RedisClusterClient clusterClient) {
+    private Builder(@Nullable RedisClient client, @Nullable RedisClusterClient clusterClient) {
       this.client = client;
       this.clusterClient = clusterClient;
     }
@@ -655,9 +656,10 @@ public final class RedisSink<K> implements BatchFlushHandler<K>, AutoCloseable {
             + "of exactly-once, but exactlyOnce is false: drop them or exactlyOnce(false)");
       }
       boolean askReplicas = waitReplicas == Sending.AUTO_REPLICAS;
+      // builder(RedisClient) or builder(RedisClusterClient) set exactly one of the two clients.
       Transport transport = (client != null)
           ? Transport.open(client, clientName, askReplicas)
-          : Transport.open(clusterClient, clientName);
+          : Transport.open(Objects.requireNonNull(clusterClient, "clusterClient"), clientName);
       return new RedisSink<>(this, transport);
     }
   }

@@ -2,6 +2,7 @@ package dev.statbuffer.redis;
 
 import java.util.List;
 import java.util.Objects;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Thrown by {@link RedisSink#flush} when some part of a batch was not confirmed as applied. The
@@ -83,7 +84,7 @@ public final class RedisSinkException extends RuntimeException {
    * @param cause the underlying exception, or null
    */
   public record PartFailure(String node, int slot, List<String> keys, String reply,
-                            Throwable cause) implements java.io.Serializable {
+                            @Nullable Throwable cause) implements java.io.Serializable {
 
     /**
      * Creates a failure record.

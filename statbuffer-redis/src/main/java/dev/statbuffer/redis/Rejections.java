@@ -3,6 +3,7 @@ package dev.statbuffer.redis;
 import dev.statbuffer.RejectedKeysException;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Objects;
 import java.util.regex.Pattern;
 
 /**
@@ -41,15 +42,17 @@ final class Rejections {
                                                   boolean hash) {
     List<RejectedKeysException.Rejection> rejections = new ArrayList<>();
     for (Part part : parts) {
-      if (!part.reply.refusals().isEmpty() && part.reply.status() != PartScript.Status.FOREIGN) {
-        collect(batchId, part, hash, rejections);
+      // RedisSink#tally throws before this when a part has no reply.
+      PartScript.Reply reply = Objects.requireNonNull(part.reply, "reply");
+      if (!reply.refusals().isEmpty() && reply.status() != PartScript.Status.FOREIGN) {
+        collect(batchId, part, reply, hash, rejections);
       }
     }
     return rejections;
   }
 
-  /** Adds a rejection per buffer key of each increment {@code part} refused. */
-  static void collect(String batchId, Part part, boolean hash,
+  /** Adds a rejection per buffer key of each increment {@code part} refused ({@code reply}'s). */
+  static void collect(String batchId, Part part, PartScript.Reply reply, boolean hash,
                       List<RejectedKeysException.Rejection> into) {
     List<Part.Counter> increments = part.increments();
     int[] firstShare = new int[increments.size()];
@@ -58,7 +61,7 @@ final class Rejections {
       firstShare[i] = shares;
       shares += increments.get(i).shares().size();
     }
-    for (PartScript.Refusal refusal : part.reply.refusals()) {
+    for (PartScript.Refusal refusal : reply.refusals()) {
       Part.Counter counter = increments.get(refusal.index());
       List<Part.Share> counterShares = counter.shares();
       for (int s = 0; s < counterShares.size(); s++) {

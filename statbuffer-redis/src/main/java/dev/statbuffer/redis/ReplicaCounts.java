@@ -14,6 +14,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.LongSupplier;
 import java.util.function.ToIntFunction;
+import org.jspecify.annotations.Nullable;
 
 /**
  * How many reachable replicas each node has, as the node itself says, for the default of
@@ -103,7 +104,7 @@ final class ReplicaCounts {
   static final int LAG_LIMIT_SECONDS = 3;
 
   /** The topology's count for a node, or null when there is no topology (standalone). */
-  private final ToIntFunction<String> view;
+  private final @Nullable ToIntFunction<String> view;
   private final LongSupplier clock;
   private final Map<String, Node> nodes = new ConcurrentHashMap<>();
 
@@ -112,12 +113,12 @@ final class ReplicaCounts {
    *
    * @param view the replicas of a node as the topology shows them, or null without topology
    */
-  ReplicaCounts(ToIntFunction<String> view) {
+  ReplicaCounts(@Nullable ToIntFunction<String> view) {
     this(view, System::nanoTime);
   }
 
   /** Counts on {@code clock} (nanoseconds, as {@link System#nanoTime()}). */
-  ReplicaCounts(ToIntFunction<String> view, LongSupplier clock) {
+  ReplicaCounts(@Nullable ToIntFunction<String> view, LongSupplier clock) {
     this.view = view;
     this.clock = clock;
   }
@@ -180,7 +181,7 @@ final class ReplicaCounts {
    */
   List<Part> catchUp(List<Part> parts, long waitMillis) {
     List<Part> late = new ArrayList<>();
-    Map<StatefulRedisConnection<String, String>, Part.Replication> waits =
+    IdentityHashMap<StatefulRedisConnection<String, String>, Part.Replication> waits =
         new IdentityHashMap<>();
     for (Part part : parts) {
       if (part.replication != null || part.reply == null || part.failure != null
@@ -216,7 +217,7 @@ final class ReplicaCounts {
    */
   static int count(String info) {
     int replicas = 0;
-    for (String line : info.split("\r?\n")) {
+    for (String line : info.split("\r?\n", -1)) {
       int colon = line.indexOf(':');
       if (colon < 6 || !line.startsWith("slave")
           || !line.substring(5, colon).chars().allMatch(Character::isDigit)) {
@@ -224,7 +225,7 @@ final class ReplicaCounts {
       }
       boolean online = false;
       long lag = 0;
-      for (String field : line.substring(colon + 1).trim().split(",")) {
+      for (String field : line.substring(colon + 1).trim().split(",", -1)) {
         if (field.equals("state=online")) {
           online = true;
         } else if (field.startsWith("lag=")) {

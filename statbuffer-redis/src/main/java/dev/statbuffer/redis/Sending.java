@@ -3,6 +3,7 @@ package dev.statbuffer.redis;
 import io.lettuce.core.RedisCommandExecutionException;
 import io.lettuce.core.RedisConnectionException;
 import io.lettuce.core.RedisException;
+import io.lettuce.core.RedisFuture;
 import io.lettuce.core.ScriptOutputType;
 import io.lettuce.core.api.StatefulRedisConnection;
 import io.lettuce.core.api.async.RedisAsyncCommands;
@@ -13,11 +14,13 @@ import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Puts a flush's parts on the wire and collects their outcome ({@link #run}): {@link #send}
@@ -111,7 +114,7 @@ final class Sending {
    * @param numbered the batch's number and sender, or null for a marker-guarded batch
    * @throws InterruptedException if interrupted while waiting
    */
-  void run(List<Part> parts, Part.Numbered numbered) throws InterruptedException {
+  void run(List<Part> parts, Part.@Nullable Numbered numbered) throws InterruptedException {
     send(parts, /* fullScript= */ false, numbered);
     await(parts);
     List<Part> lostScript = new ArrayList<>();
@@ -138,7 +141,7 @@ final class Sending {
    * @param fullScript whether to send the script itself ({@code EVAL}) rather than its SHA-1
    * @param numbered the batch's number and sender, or null for a marker-guarded batch
    */
-  void send(List<Part> parts, boolean fullScript, Part.Numbered numbered) {
+  void send(List<Part> parts, boolean fullScript, Part.@Nullable Numbered numbered) {
     Map<String, List<Part>> byNode = new LinkedHashMap<>();
     for (Part part : parts) {
       part.reset();
@@ -169,7 +172,9 @@ final class Sending {
         part.link = link;
         boolean seal = part.sealMarker != null;
         String[] keys = seal ? part.sealKeys() : part.keys();
-        String[] args = seal ? part.sealArgs(ttlMillis, numbered)
+        // Only onDrop seals, and only a numbered batch (Splitter#split's sealId).
+        String[] args = seal
+            ? part.sealArgs(ttlMillis, Objects.requireNonNull(numbered, "numbered"))
             : part.args(ttlMillis, expireMillis, mode, numbered);
         try {
           part.future = fullScript
@@ -223,7 +228,7 @@ final class Sending {
         continue;
       }
       if (waitFor(part.future, part, deadline)) {
-        collect(part);
+        collect(part, part.future);
       } else if (!part.future.isDone() && System.nanoTime() < deadline) {
         part.failure = new RedisConnectionException("the connection to " + part.node
             + " was lost and has not come back; no reply");
@@ -286,7 +291,7 @@ final class Sending {
           + " retry finds it applied and waits again)");
       if (waitReplicas == AUTO_REPLICAS) {
         // Its replica may be gone: let the retry decide on the node's own answer.
-        replicaCounts.probeNow(part.node, part.link);
+        replicaCounts.probeNow(part.node, linkOf(part));
       }
     }
   }
@@ -300,6 +305,7 @@ final class Sending {
    */
   private boolean waitFor(Future<?> future, Part part, long deadline)
       throws InterruptedException {
+    StatefulRedisConnection<String, String> link = linkOf(part);
     for (;;) {
       if (future.isDone()) {
         return true;
@@ -309,14 +315,14 @@ final class Sending {
       if (left <= 0) {
         return false;
       }
-      if (transport.down(part.node, part.link)) {
+      if (transport.down(part.node, link)) {
         return false;
       }
       try {
         future.get(Math.min(left, REFLUSH_NANOS), TimeUnit.NANOSECONDS);
       } catch (TimeoutException e) {
         // Commands re-queued by a reconnect wait for a flush: push them out.
-        part.link.flushCommands();
+        link.flushCommands();
         transport.flushCommands();
       } catch (ExecutionException e) {
         return true;
@@ -324,10 +330,23 @@ final class Sending {
     }
   }
 
-  /** Records the part's parsed reply, or its failure; warns of a record of other counters. */
-  private void collect(Part part) throws InterruptedException {
+  /**
+   * The connection {@code part} was sent on: {@link #send} sets it before the part's future and
+   * its {@code WAIT}, and {@link ReplicaCounts#catchUp} sends a late {@code WAIT} only on it.
+   */
+  private static StatefulRedisConnection<String, String> linkOf(Part part) {
+    return Objects.requireNonNull(part.link, "part.link (set by send before its future or WAIT)");
+  }
+
+  /**
+   * Records the part's parsed reply, or its failure; warns of a record of other counters.
+   *
+   * @param part the part
+   * @param future its script call's reply ({@link Part#future}), done
+   */
+  private void collect(Part part, RedisFuture<String> future) throws InterruptedException {
     try {
-      PartScript.Reply reply = PartScript.parse(part.future.get());
+      PartScript.Reply reply = PartScript.parse(future.get());
       if (reply.status() == PartScript.Status.FOREIGN) {
         // Its recorded refusals (if any) name places in other counters: they cannot be mapped.
         LOG.log(System.Logger.Level.WARNING, () -> "The record of this batch in " + part.guard

@@ -13,6 +13,7 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.function.Function;
 import java.util.function.IntFunction;
+import org.jspecify.annotations.Nullable;
 
 /**
  * A batch into {@link Part}s: maps each buffer key to its counter (a string key, or a hash key
@@ -24,9 +25,9 @@ import java.util.function.IntFunction;
  * @param <K> the buffer's key type
  */
 final class Splitter<K> {
-  private final Function<? super K, String> keyMapper;
-  private final Function<? super K, String> hashKeyMapper;
-  private final Function<? super K, String> fieldMapper;
+  private final @Nullable Function<? super K, String> keyMapper;
+  private final @Nullable Function<? super K, String> hashKeyMapper;
+  private final @Nullable Function<? super K, String> fieldMapper;
   private final boolean exactlyOnce;
   private final String markerPrefix;
   private final String name;
@@ -46,9 +47,10 @@ final class Splitter<K> {
    * @param cluster whether parts are per hash slot (a cluster) or one (a standalone server)
    * @param nodes the node serving a slot, as the transport names it
    */
-  Splitter(Function<? super K, String> keyMapper, Function<? super K, String> hashKeyMapper,
-           Function<? super K, String> fieldMapper, boolean exactlyOnce, String markerPrefix,
-           String name, boolean cluster, IntFunction<String> nodes) {
+  Splitter(@Nullable Function<? super K, String> keyMapper,
+           @Nullable Function<? super K, String> hashKeyMapper,
+           @Nullable Function<? super K, String> fieldMapper, boolean exactlyOnce,
+           String markerPrefix, String name, boolean cluster, IntFunction<String> nodes) {
     this.keyMapper = keyMapper;
     this.hashKeyMapper = hashKeyMapper;
     this.fieldMapper = fieldMapper;
@@ -84,7 +86,7 @@ final class Splitter<K> {
    * @param batch the batch
    * @return what its parts pass to the script, or null
    */
-  Part.Numbered numbered(FlushBatch<K> batch) {
+  Part.@Nullable Numbered numbered(FlushBatch<K> batch) {
     Optional<String> sender = batch.sender();
     if (!exactlyOnce || sender.isEmpty() || batch.sequence() < 1) {
       return null;
@@ -123,7 +125,7 @@ final class Splitter<K> {
    * @throws NullPointerException if a mapper returned null for a key
    * @throws IllegalArgumentException if keys mapped to one counter add up past 64 bits
    */
-  List<Part> split(FlushBatch<K> batch, boolean numbered, String sealId) {
+  List<Part> split(FlushBatch<K> batch, boolean numbered, @Nullable String sealId) {
     Map<Integer, Part> bySlot = new LinkedHashMap<>();
     for (Map.Entry<K, Long> entry : batch.counts().entrySet()) {
       K key = entry.getKey();
@@ -134,9 +136,13 @@ final class Splitter<K> {
         redisKey = Objects.requireNonNull(keyMapper.apply(key),
             () -> "keyMapper returned null for key " + key);
       } else {
-        redisKey = Objects.requireNonNull(hashKeyMapper.apply(key),
+        // No keyMapper: build() required hashMapper, which sets both of these functions.
+        Function<? super K, String> hashKeys =
+            Objects.requireNonNull(hashKeyMapper, "hashKeyMapper");
+        redisKey = Objects.requireNonNull(hashKeys.apply(key),
             () -> "hashMapper's key function returned null for key " + key);
-        field = Objects.requireNonNull(fieldMapper.apply(key),
+        Function<? super K, String> fields = Objects.requireNonNull(fieldMapper, "fieldMapper");
+        field = Objects.requireNonNull(fields.apply(key),
             () -> "hashMapper's field function returned null for key " + key);
       }
       int slot = cluster ? SlotHash.getSlot(redisKey.getBytes(StandardCharsets.UTF_8)) : -1;

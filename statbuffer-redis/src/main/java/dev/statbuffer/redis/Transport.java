@@ -20,6 +20,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The sink's one Lettuce connection, to a standalone server or to a cluster: it opens it, names
@@ -85,7 +86,7 @@ abstract sealed class Transport permits Transport.Standalone, Transport.Cluster 
    * @throws RedisException if the server cannot be reached or refuses a command
    * @throws IllegalStateException if the server names the script with another SHA-1
    */
-  static Transport open(RedisClient client, String clientName, boolean askReplicas) {
+  static Transport open(RedisClient client, @Nullable String clientName, boolean askReplicas) {
     StatefulRedisConnection<String, String> connection = client.connect(StringCodec.UTF8);
     try {
       if (clientName != null) {
@@ -94,7 +95,11 @@ abstract sealed class Transport permits Transport.Standalone, Transport.Cluster 
         connection.addListener(new RedisConnectionStateListener() {
           @Override
           public void onRedisConnected(RedisChannelHandler<?, ?> handler, SocketAddress address) {
-            connection.async().clientSetname(clientName);
+            connection.async().clientSetname(clientName).whenComplete((ok, e) -> {
+              if (e != null) {
+                LOG.log(System.Logger.Level.DEBUG, "CLIENT SETNAME after a reconnect failed", e);
+              }
+            });
             connection.flushCommands();
           }
         });
@@ -102,7 +107,7 @@ abstract sealed class Transport permits Transport.Standalone, Transport.Cluster 
       String node = "redis";
       try {
         // laddr= is the server's own address (Redis 6.2+).
-        for (String field : connection.sync().clientInfo().trim().split(" ")) {
+        for (String field : connection.sync().clientInfo().trim().split(" ", -1)) {
           if (field.startsWith("laddr=")) {
             node = field.substring("laddr=".length());
           }
@@ -132,7 +137,7 @@ abstract sealed class Transport permits Transport.Standalone, Transport.Cluster 
    * @throws RedisException if the cluster cannot be reached or refuses a command
    * @throws IllegalStateException if a node names the script with another SHA-1
    */
-  static Transport open(RedisClusterClient client, String clientName) {
+  static Transport open(RedisClusterClient client, @Nullable String clientName) {
     StatefulRedisClusterConnection<String, String> connection = client.connect(StringCodec.UTF8);
     try {
       if (clientName != null) {
