@@ -70,22 +70,18 @@ public class DrainBenchmark {
           .name("drain")
           .interval(Peers.LONG_INTERVAL)
           .shutdownHook(false);
-      switch (handler) {
-        case "batch":
-          buffer = builder.buildBatched(Peers.<String>noOpHandler());
-          break;
-        case "perKey":
-          buffer = builder.build(new FlushHandler<String>() {
-            @Override
-            public void flush(String key, long count) {}
+      buffer = switch (handler) {
+        case "batch" -> builder.buildBatched(Peers.<String>noOpHandler());
+        case "perKey" -> builder.build(new FlushHandler<String>() {
+          @Override
+          public void flush(String key, long count) {}
 
-            @Override
-            public void onDrop(String key, long count, Exception lastError) {}
-          });
-          break;
-        default:
-          throw new IllegalArgumentException("handler must be batch or perKey: " + handler);
-      }
+          @Override
+          public void onDrop(String key, long count, Exception lastError) {}
+        });
+        default -> throw new IllegalArgumentException(
+            "handler must be batch or perKey: " + handler);
+      };
       for (String key : keys) {
         buffer.increment(key);
       }

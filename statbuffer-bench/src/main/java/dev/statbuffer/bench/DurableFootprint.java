@@ -117,11 +117,17 @@ public final class DurableFootprint {
       for (String key : keyObjects) {
         buffer.increment(key, count);
       }
-      long after = usedAfterGc();
-      long fileBytes = DurableFiles.bytes(directory, DurableFiles.KEY_FILE_PREFIX);
-      long journalBytes = DurableFiles.bytes(directory, DurableFiles.JOURNAL_FILE_PREFIX);
-      Reference.reachabilityFence(buffer);
-      Reference.reachabilityFence(keyObjects);
+      long after;
+      long fileBytes;
+      long journalBytes;
+      try {
+        after = usedAfterGc();
+        fileBytes = DurableFiles.bytes(directory, DurableFiles.KEY_FILE_PREFIX);
+        journalBytes = DurableFiles.bytes(directory, DurableFiles.JOURNAL_FILE_PREFIX);
+      } finally {
+        Reference.reachabilityFence(buffer);
+        Reference.reachabilityFence(keyObjects);
+      }
       buffer.close();
       return new Durable((after - before) / (double) keys, fileBytes / (double) keys,
           journalBytes);

@@ -1,6 +1,7 @@
 package dev.statbuffer.bench;
 
 import java.util.SplittableRandom;
+import org.jspecify.annotations.Nullable;
 import org.openjdk.jmh.annotations.Level;
 import org.openjdk.jmh.annotations.Param;
 import org.openjdk.jmh.annotations.Scope;
@@ -30,12 +31,14 @@ public class KeySpace {
 
   /** How keys are chosen: {@code uniform} or {@code zipf}. */
   @Param({"uniform", "zipf"})
+  @SuppressWarnings("NullAway.Init") // JMH sets @Param fields before it calls any @Setup
   public String distribution;
 
   /** The key objects, built before measurement. */
   public String[] keyObjects;
 
-  private double[] zipfCumulative;
+  /** The Zipf law's cumulative probabilities by rank; null for {@code uniform}. */
+  private double @Nullable [] zipfCumulative;
 
   /** Builds the keys (and the Zipf table); called by JMH once per trial. */
   @Setup(Level.Trial)
@@ -58,7 +61,7 @@ public class KeySpace {
     String[] result = new String[count];
     for (int i = 0; i < count; i++) {
       result[i] = "page:" + i;
-      result[i].hashCode(); // cache the hash, as a long-lived key has it
+      int unused = result[i].hashCode(); // cache the hash, as a long-lived key has it
     }
     return result;
   }
@@ -71,20 +74,22 @@ public class KeySpace {
    */
   public int[] indexes(long seed) {
     SplittableRandom random = new SplittableRandom(seed);
+    double[] cumulative = zipfCumulative;
     int[] result = new int[INDEXES];
     for (int i = 0; i < result.length; i++) {
-      result[i] = (zipfCumulative == null) ? random.nextInt(keys) : zipf(random.nextDouble());
+      result[i] = (cumulative == null) ? random.nextInt(keys)
+          : zipf(cumulative, random.nextDouble());
     }
     return result;
   }
 
   /** Rank 0 is the most frequent key; its probability is proportional to 1 / (rank + 1)^s. */
-  private int zipf(double u) {
+  private static int zipf(double[] cumulative, double u) {
     int low = 0;
-    int high = zipfCumulative.length - 1;
+    int high = cumulative.length - 1;
     while (low < high) {
       int middle = (low + high) >>> 1;
-      if (zipfCumulative[middle] < u) {
+      if (cumulative[middle] < u) {
         low = middle + 1;
       } else {
         high = middle;

@@ -1,5 +1,7 @@
 package dev.statbuffer.bench;
 
+import static java.util.Objects.requireNonNull;
+
 import dev.statbuffer.StatBuffer;
 import java.io.IOException;
 import java.lang.management.ManagementFactory;
@@ -98,7 +100,8 @@ public final class MemoryFootprint {
     }
     for (int round = 0; round < repeats; round++) {
       for (String implementation : IMPLEMENTATIONS) {
-        samples.get(implementation)[round] = bytesPerKey(implementation, keys);
+        requireNonNull(samples.get(implementation), "every implementation has its array")[round] =
+            bytesPerKey(implementation, keys);
       }
     }
     return samples;
@@ -116,9 +119,13 @@ public final class MemoryFootprint {
     String[] keyObjects = KeySpace.buildKeys(keys);
     long before = usedAfterGc();
     Object structure = fill(implementation, keyObjects);
-    long after = usedAfterGc();
-    Reference.reachabilityFence(structure);
-    Reference.reachabilityFence(keyObjects);
+    long after;
+    try {
+      after = usedAfterGc();
+    } finally {
+      Reference.reachabilityFence(structure);
+      Reference.reachabilityFence(keyObjects);
+    }
     if (structure instanceof StatBuffer<?> buffer) {
       buffer.close();
     }

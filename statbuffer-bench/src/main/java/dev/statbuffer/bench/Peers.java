@@ -12,7 +12,6 @@ import java.time.Duration;
 import java.util.HashMap;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.LongAdder;
-import java.util.function.Function;
 
 /**
  * The counters StatBuffer is compared with, written the way users hand-roll them, plus the
@@ -106,8 +105,6 @@ public final class Peers {
    * @param <K> the key type
    */
   public static final class ChmLongAdder<K> {
-    private static final Function<Object, LongAdder> NEW_ADDER = key -> new LongAdder();
-
     /** The map; public so that tests can read it. */
     public final ConcurrentHashMap<K, LongAdder> map = new ConcurrentHashMap<>();
 
@@ -118,7 +115,7 @@ public final class Peers {
      * @param delta the amount
      */
     public void add(K key, long delta) {
-      map.computeIfAbsent(key, NEW_ADDER).add(delta);
+      map.computeIfAbsent(key, k -> new LongAdder()).add(delta);
     }
 
     /**

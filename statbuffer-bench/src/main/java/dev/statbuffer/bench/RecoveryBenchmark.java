@@ -5,6 +5,7 @@ import dev.statbuffer.StatBuffer;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
+import org.jspecify.annotations.Nullable;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
@@ -61,8 +62,8 @@ public class RecoveryBenchmark {
     @Param({"1000000"})
     public int keys;
 
-    /** The buffer built by the current invocation. */
-    public StatBuffer<String> buffer;
+    /** The buffer built by the current invocation; null before it and after its tear-down. */
+    public @Nullable StatBuffer<String> buffer;
 
     private Path template;
     private Path copy;

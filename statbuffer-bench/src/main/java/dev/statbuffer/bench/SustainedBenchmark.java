@@ -56,6 +56,7 @@ public class SustainedBenchmark {
 
     /** {@code flushing}: interval 100 ms; {@code idle}: interval 1 h (the baseline). */
     @Param({"flushing", "idle"})
+    @SuppressWarnings("NullAway.Init") // JMH sets @Param fields before it calls any @Setup
     public String mode;
 
     /** The buffer. */

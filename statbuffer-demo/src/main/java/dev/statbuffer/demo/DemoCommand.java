@@ -1,7 +1,10 @@
 package dev.statbuffer.demo;
 
+import static java.util.Objects.requireNonNull;
+
 import dev.statbuffer.BufferStats;
 import dev.statbuffer.StatBuffer;
+import java.io.Console;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.UncheckedIOException;
@@ -18,6 +21,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import java.util.function.UnaryOperator;
+import org.jspecify.annotations.Nullable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.ITypeConverter;
@@ -99,8 +103,9 @@ public final class DemoCommand implements Callable<Integer> {
     }
   }
 
+  /** Injected by picocli before it calls {@link #call}; read through {@link #commandLine()}. */
   @Spec
-  CommandSpec spec;
+  @Nullable CommandSpec spec;
 
   @Option(names = "--store", paramLabel = "STORE", converter = StoreConverter.class,
       completionCandidates = StoreCandidates.class,
@@ -110,7 +115,7 @@ public final class DemoCommand implements Callable<Integer> {
   @Option(names = "--url", paramLabel = "URL",
       description = "Where the store is, instead of its default (see Default URLs below): a"
           + " JDBC URL for h2, sqlite, postgres and mariadb; redis://HOST:PORT for redis.")
-  String url;
+  @Nullable String url;
 
   @Option(names = "--data", paramLabel = "DIR",
       description = "Directory of the H2 and SQLite database files. Default: ${DEFAULT-VALUE}.")
@@ -134,12 +139,12 @@ public final class DemoCommand implements Callable<Integer> {
   @Option(names = "--duration", paramLabel = "TIME", converter = DurationConverter.class,
       description = "How long the traffic runs (500ms, 10s, 2m, ...). Default: 10s, unless"
           + " --increments is given.")
-  Duration duration;
+  @Nullable Duration duration;
 
   @Option(names = "--increments", paramLabel = "N",
       description = "Make exactly N increments (spread over the threads), instead of running"
           + " for --duration.")
-  Long increments;
+  @Nullable Long increments;
 
   @Option(names = "--interval", paramLabel = "TIME", converter = DurationConverter.class,
       description = "The buffer's flush interval: how long after a key's first increment its"
@@ -149,7 +154,7 @@ public final class DemoCommand implements Callable<Integer> {
   @Option(names = "--seed", paramLabel = "N",
       description = "Seed of the traffic's random generators, to repeat a run's traffic."
           + " Default: a new one each run.")
-  Long seed;
+  @Nullable Long seed;
 
   @Option(names = "--durable", paramLabel = "DIR",
       description = "Make the buffer durable, its counts kept in files in DIR (and the demo's"
@@ -157,7 +162,7 @@ public final class DemoCommand implements Callable<Integer> {
           + " start it again on DIR (with the same --store, --url or --data, and --keys), and it"
           + " continues the run, delivers what the killed process had accepted, and verifies the"
           + " totals of all the run's starts.")
-  Path durable;
+  @Nullable Path durable;
 
   @Option(names = "--json",
       description = "Also print the summary as one JSON object, on the last line of output.")
@@ -169,10 +174,13 @@ public final class DemoCommand implements Callable<Integer> {
   /** Tests: wraps the store, to make the verification fail on purpose. */
   UnaryOperator<DemoStore> storeDecorator = UnaryOperator.identity();
 
-  /** Where the run prints; set by {@link #call}, as are {@link #err} and {@link #stop}. */
-  private PrintWriter out;
-  private PrintWriter err;
-  private StopSignal stop;
+  /**
+   * Where the run prints; set by {@link #call}, as are {@link #err} and {@link #stop}, before
+   * anything reads them (through {@link #out()}, {@link #err()} and {@link #stop()}).
+   */
+  private @Nullable PrintWriter out;
+  private @Nullable PrintWriter err;
+  private @Nullable StopSignal stop;
 
   /**
    * Runs the demo and exits with its status.
@@ -182,8 +190,27 @@ public final class DemoCommand implements Callable<Integer> {
   public static void main(String[] args) {
     POOL_LOGGER.setLevel(java.util.logging.Level.WARNING);
     DemoCommand command = new DemoCommand();
-    command.terminal = System.console() != null;
+    command.terminal = isTerminal();
     System.exit(commandLine(command).execute(args));
+  }
+
+  /**
+   * Whether the standard streams are a terminal. From JDK 22, {@code System.console()} returns a
+   * console also when they are redirected (JDK 22 to 24 by default): {@code Console.isTerminal()},
+   * new in JDK 22, tells. Before JDK 22 there is a console only on a terminal.
+   */
+  // Safe: a null console still means no terminal; a non-null one is asked isTerminal() (JDK 22+).
+  @SuppressWarnings("SystemConsoleNull")
+  private static boolean isTerminal() {
+    Console console = System.console();
+    if (console == null) {
+      return false;
+    }
+    try {
+      return (Boolean) Console.class.getMethod("isTerminal").invoke(console);
+    } catch (ReflectiveOperationException e) { // before JDK 22: no isTerminal()
+      return true;
+    }
   }
 
   /**
@@ -219,9 +246,12 @@ public final class DemoCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     validate();
-    out = spec.commandLine().getOut();
-    err = spec.commandLine().getErr();
-    stop = new StopSignal(out, err);
+    PrintWriter out = commandLine().getOut();
+    PrintWriter err = commandLine().getErr();
+    StopSignal stop = new StopSignal(out, err);
+    this.out = out;
+    this.err = err;
+    this.stop = stop;
     stop.install();
     int code = NOT_VERIFIED;
     try {
@@ -235,6 +265,26 @@ public final class DemoCommand implements Callable<Integer> {
       err.flush();
       stop.finish(code);
     }
+  }
+
+  /** The command line picocli runs this command in. */
+  private CommandLine commandLine() {
+    return requireNonNull(spec, "picocli injects the spec before it calls call()").commandLine();
+  }
+
+  /** Where the run prints (set by {@link #call}). */
+  private PrintWriter out() {
+    return requireNonNull(out, "call() sets out before the run");
+  }
+
+  /** Where the run prints errors (set by {@link #call}). */
+  private PrintWriter err() {
+    return requireNonNull(err, "call() sets err before the run");
+  }
+
+  /** The signal that stops the traffic early (set by {@link #call}). */
+  private StopSignal stop() {
+    return requireNonNull(stop, "call() sets stop before the run");
   }
 
   private void validate() {
@@ -257,7 +307,7 @@ public final class DemoCommand implements Callable<Integer> {
 
   private void validateTiming() {
     if (duration != null && increments != null) {
-      throw new ParameterException(spec.commandLine(), "--duration and --increments exclude"
+      throw new ParameterException(commandLine(), "--duration and --increments exclude"
           + " each other: give one (without either, the traffic runs for "
           + DurationConverter.format(DEFAULT_DURATION) + ")");
     }
@@ -275,15 +325,15 @@ public final class DemoCommand implements Callable<Integer> {
 
   private void validateUrl() {
     if (url != null && !store.accepts(url)) {
-      throw new ParameterException(spec.commandLine(), "Invalid value for option '--url': "
+      throw new ParameterException(commandLine(), "Invalid value for option '--url': "
           + store.urlRule() + "; was '" + url + "'");
     }
   }
 
   private ParameterException invalid(String option, String rule, Object value) {
-    String shown = (value instanceof Duration) ? DurationConverter.format((Duration) value)
+    String shown = (value instanceof Duration d) ? DurationConverter.format(d)
         : String.valueOf(value);
-    return new ParameterException(spec.commandLine(),
+    return new ParameterException(commandLine(),
         "Invalid value for option '" + option + "': " + rule + "; was " + shown);
   }
 
@@ -303,14 +353,15 @@ public final class DemoCommand implements Callable<Integer> {
         prepare(demoStore, target);
         return count(demoStore, durableRun, runId);
       } catch (CannotUse e) {
-        e.print(err);
+        e.print(err());
         return NOT_VERIFIED;
       }
     }
   }
 
   /** Counts into the prepared store, verifies and prints the summary; the exit status. */
-  private int count(DemoStore demoStore, DurableRun durableRun, String runId) throws Exception {
+  private int count(DemoStore demoStore, @Nullable DurableRun durableRun, String runId)
+      throws Exception {
     Traffic traffic = newTraffic();
     StatBuffer<String> buffer = newBuffer(demoStore, durableRun, traffic);
     Timing timing = runTraffic(traffic, buffer, demoStore, durableRun);
@@ -345,14 +396,15 @@ public final class DemoCommand implements Callable<Integer> {
    * @throws ParameterException if the options differ from those of the run it holds
    * @throws CannotUse if the directory cannot be used
    */
-  private DurableRun openDurable(String target) throws CannotUse {
+  private @Nullable DurableRun openDurable(String target) throws CannotUse {
+    Path durable = this.durable;
     if (durable == null) {
       return null;
     }
     try {
       return DurableRun.open(durable, store.option, target, keys, newRunId());
     } catch (DurableRun.Mismatch e) {
-      throw new ParameterException(spec.commandLine(), "Invalid value for option '" + e.option
+      throw new ParameterException(commandLine(), "Invalid value for option '" + e.option
           + "' with --durable " + durable + ": " + e.getMessage());
     } catch (IOException | RuntimeException e) {
       throw new CannotUse("statbuffer-demo: cannot use the --durable directory " + durable + ": "
@@ -364,7 +416,8 @@ public final class DemoCommand implements Callable<Integer> {
     return storeDecorator.apply(store.open(target, runId, durable != null));
   }
 
-  private void printHeader(DemoStore demoStore, DurableRun durableRun) {
+  private void printHeader(DemoStore demoStore, @Nullable DurableRun durableRun) {
+    PrintWriter out = out();
     out.printf(Locale.ROOT, "StatBuffer demo: %d thread%s, %,d pages (Zipf %s), flush interval"
             + " %s, %s%n",
         threads, (threads == 1) ? "" : "s", keys, zipf, DurationConverter.format(interval),
@@ -406,7 +459,7 @@ public final class DemoCommand implements Callable<Integer> {
    *
    * @throws CannotUse if a durable buffer's files cannot be used
    */
-  private StatBuffer<String> newBuffer(DemoStore demoStore, DurableRun durableRun,
+  private StatBuffer<String> newBuffer(DemoStore demoStore, @Nullable DurableRun durableRun,
       Traffic traffic) throws IOException, CannotUse {
     StatBuffer.Builder builder = StatBuffer.newBuilder()
         .name("demo")
@@ -423,7 +476,7 @@ public final class DemoCommand implements Callable<Integer> {
       throw new CannotUse("statbuffer-demo: cannot use the durable buffer: "
           + Errors.rootMessage(e));
     }
-    out.println(durableRun.recovered(buffer.stats().recoveredSum()));
+    out().println(durableRun.recovered(buffer.stats().recoveredSum()));
     return buffer;
   }
 
@@ -442,7 +495,9 @@ public final class DemoCommand implements Callable<Integer> {
 
   /** Runs the traffic until it is done, the time is up or a signal came; closes the buffer. */
   private Timing runTraffic(Traffic traffic, StatBuffer<String> buffer, DemoStore demoStore,
-      DurableRun durableRun) throws Exception {
+      @Nullable DurableRun durableRun) throws Exception {
+    PrintWriter out = out();
+    StopSignal stop = stop();
     Progress progress = new Progress(out, terminal, traffic, buffer, demoStore);
     if (terminal) {
       out.println("Press Ctrl-C to stop early: the buffer is dumped and verified all the same.");
@@ -471,18 +526,19 @@ public final class DemoCommand implements Callable<Integer> {
   }
 
   /** Reads the totals back and compares them with the counts (of every start, when durable). */
-  private Verification verify(DemoStore demoStore, Traffic traffic, DurableRun durableRun) {
+  private Verification verify(DemoStore demoStore, Traffic traffic,
+      @Nullable DurableRun durableRun) {
     long[] counted = traffic.expectedCounts();
     if (durableRun == null) {
-      return Verification.of(demoStore, traffic.keys(), counted, null, err);
+      return Verification.of(demoStore, traffic.keys(), counted, null, err());
     }
     return Verification.of(demoStore, traffic.keys(), durableRun.totals(counted),
-        durableRun.expected().inFlight(), err);
+        durableRun.expected().inFlight(), err());
   }
 
   /** The run's summary; verified as {@link Verification#verified} says. */
   private Summary summary(String runId, Traffic traffic, BufferStats stats, DemoStore demoStore,
-      Timing timing, Verification verification, DurableRun durableRun) {
+      Timing timing, Verification verification, @Nullable DurableRun durableRun) {
     long[] counted = traffic.expectedCounts();
     long accepted = Arrays.stream(counted).sum();
     long distinct = Arrays.stream(counted).filter(count -> count != 0).count();
@@ -491,12 +547,13 @@ public final class DemoCommand implements Callable<Integer> {
         counters.writes(), demoStore.writeUnit(), counters.batches(), counters.rows(),
         timing.trafficSeconds(), timing.closeSeconds(),
         verification.verified(stats, accepted, traffic.refused()), verification.mismatches,
-        stats.droppedSum(), stop.signalled(),
+        stats.droppedSum(), stop().signalled(),
         (durableRun != null) ? durableRun.summary(stats, verification.inFlightStored) : null);
   }
 
   private void printSummary(Summary summary, Verification verification, BufferStats stats,
       long refused) {
+    PrintWriter out = out();
     SummaryPrinter.print(out, summary, verification, stats, refused);
     if (json) {
       out.println(summary.toJson());
@@ -505,6 +562,7 @@ public final class DemoCommand implements Callable<Integer> {
   }
 
   private Duration duration() {
+    Duration duration = this.duration;
     return (duration != null) ? duration : DEFAULT_DURATION;
   }
 

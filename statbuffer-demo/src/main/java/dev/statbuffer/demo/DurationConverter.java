@@ -24,23 +24,13 @@ final class DurationConverter implements ITypeConverter<Duration> {
     if (m.matches()) {
       double amount = Double.parseDouble(m.group(1));
       String unit = (m.group(2) == null) ? "s" : m.group(2).toLowerCase(Locale.ROOT);
-      double millis;
-      switch (unit) {
-        case "ms":
-          millis = amount;
-          break;
-        case "s":
-          millis = amount * 1_000;
-          break;
-        case "m":
-          millis = amount * 60_000;
-          break;
-        case "h":
-          millis = amount * 3_600_000;
-          break;
-        default:
-          throw new IllegalStateException(unit);
-      }
+      double millis = switch (unit) {
+        case "ms" -> amount;
+        case "s" -> amount * 1_000;
+        case "m" -> amount * 60_000;
+        case "h" -> amount * 3_600_000;
+        default -> throw new IllegalStateException(unit);
+      };
       if (millis * 1_000_000 >= Long.MAX_VALUE) {
         throw new TypeConversionException("'" + value + "' is too long a duration");
       }

@@ -1,5 +1,7 @@
 package dev.statbuffer.demo;
 
+import static java.util.Objects.requireNonNull;
+
 import dev.statbuffer.BatchFlushHandler;
 import dev.statbuffer.redis.RedisSink;
 import dev.statbuffer.redis.RedisSinkStats;
@@ -11,6 +13,7 @@ import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The Redis store: a Lettuce client and a {@link RedisSink} of string counters named
@@ -27,7 +30,8 @@ final class RedisDemoStore implements DemoStore {
   private final String url;
   private final String prefix;
   private final RedisClient client;
-  private volatile RedisSink<String> sink;
+  /** Null until {@link #prepare()} has built it. */
+  private volatile @Nullable RedisSink<String> sink;
   private volatile RedisSinkStats baseline = new RedisSinkStats(0, 0, 0, 0, 0, 0, 0, 0);
 
   /**
@@ -61,7 +65,7 @@ final class RedisDemoStore implements DemoStore {
 
   @Override
   public BatchFlushHandler<String> sink() {
-    return sink;
+    return requireNonNull(sink, "prepare() builds the sink before the buffer asks for it");
   }
 
   @Override

@@ -101,6 +101,7 @@ enum Store {
   final String label;
   /** What to try when the store cannot be used. */
   final String hint;
+  @SuppressWarnings("ImmutableEnumChecker") // List.of: unmodifiable, and String is immutable
   private final List<String> urlPrefixes;
 
   Store(String option, String label, String hint, String... urlPrefixes) {

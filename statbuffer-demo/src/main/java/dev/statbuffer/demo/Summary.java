@@ -2,6 +2,7 @@ package dev.statbuffer.demo;
 
 import java.io.PrintWriter;
 import java.util.Locale;
+import org.jspecify.annotations.Nullable;
 
 /**
  * What a demo run did, as printed at the end and as the {@code --json} line. Immutable.
@@ -30,7 +31,7 @@ import java.util.Locale;
 record Summary(String store, String run, int threads, int keySpace, double zipf,
     long increments, long keys, long storeWrites, String writeUnit, long batches,
     long rowsWritten, double seconds, double dumpSeconds, boolean verified, long mismatches,
-    long dropped, boolean interrupted, Durable durable) {
+    long dropped, boolean interrupted, @Nullable Durable durable) {
 
   /**
    * A start of a durable run ({@code --durable}).
@@ -141,27 +142,18 @@ record Summary(String store, String run, int threads, int keySpace, double zipf,
     for (int i = 0; i < value.length(); i++) {
       char c = value.charAt(i);
       switch (c) {
-        case '"':
-          out.append("\\\"");
-          break;
-        case '\\':
-          out.append("\\\\");
-          break;
-        case '\n':
-          out.append("\\n");
-          break;
-        case '\r':
-          out.append("\\r");
-          break;
-        case '\t':
-          out.append("\\t");
-          break;
-        default:
+        case '"' -> out.append("\\\"");
+        case '\\' -> out.append("\\\\");
+        case '\n' -> out.append("\\n");
+        case '\r' -> out.append("\\r");
+        case '\t' -> out.append("\\t");
+        default -> {
           if (c < 0x20) {
             out.append(String.format(Locale.ROOT, "\\u%04x", (int) c));
           } else {
             out.append(c);
           }
+        }
       }
     }
     return out.append('"').toString();

@@ -1,12 +1,14 @@
 package dev.statbuffer.demo;
 
+import static java.util.Objects.requireNonNull;
+
 import dev.statbuffer.StatBuffer;
 import java.util.Arrays;
 import java.util.Collections;
 import java.util.List;
 import java.util.SplittableRandom;
 import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.atomic.AtomicLong;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The simulated page-view traffic: a few threads, each incrementing Zipf-distributed page keys in
@@ -208,13 +210,16 @@ final class Traffic {
 
     final int id;
     final long quota;
-    int[] table;
+    /** Drawn by {@link Traffic#prepare}; null before. */
+    int @Nullable [] table;
     int position;
-    long[] counts;
+    /** Made by {@link Traffic#prepare}; null before. */
+    long @Nullable [] counts;
     long refused;
     /** Where the counts are recorded too (--durable), or null. */
-    ExpectedTotals.Column column;
-    Thread thread;
+    ExpectedTotals.@Nullable Column column;
+    /** Made by {@link Traffic#start}; null before. */
+    @Nullable Thread thread;
     /** Published with setRelease every chunk; read with getAcquire by the progress line. */
     @SuppressWarnings("unused")
     private long accepted;
@@ -225,8 +230,8 @@ final class Traffic {
     }
 
     void run(StatBuffer<String> buffer) {
-      final int[] table = this.table;
-      final long[] counts = this.counts;
+      final int[] table = requireNonNull(this.table, "prepare() comes before start()");
+      final long[] counts = requireNonNull(this.counts, "prepare() comes before start()");
       final String[] keys = Traffic.this.keys;
       final ExpectedTotals.Column column = this.column;
       final int mask = TABLE_SIZE - 1;

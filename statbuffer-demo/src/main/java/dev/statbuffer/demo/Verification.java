@@ -5,6 +5,7 @@ import java.io.PrintWriter;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import org.jspecify.annotations.Nullable;
 
 /** The outcome of reading the totals back, and how it is read. Not thread-safe. */
 final class Verification {
@@ -14,7 +15,8 @@ final class Verification {
   /** Increments in flight at a kill (--durable) that the store turned out to have. */
   long inFlightStored;
   final List<String> examples = new ArrayList<>();
-  String error;
+  /** Why the totals could not be read back, or null when they were. */
+  @Nullable String error;
 
   void mismatch(String example) {
     mismatches++;
@@ -30,7 +32,7 @@ final class Verification {
    * at most that many (never fall short of it).
    */
   static Verification of(DemoStore store, List<String> pages, long[] expected,
-      long[] inFlight, PrintWriter err) {
+      long @Nullable [] inFlight, PrintWriter err) {
     Verification v = new Verification();
     Map<String, Long> totals;
     try {

@@ -2,6 +2,7 @@ package dev.statbuffer.spring;
 
 import dev.statbuffer.BufferListener;
 import dev.statbuffer.StatBuffer;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Observes the buffers {@link StatBufferRegistry} makes, without the registry knowing the
@@ -13,7 +14,7 @@ interface BufferInstrumentation {
    * The listener to set on every buffer's builder, or null for none. Asked once per buffer,
    * before it is built.
    */
-  BufferListener listener();
+  @Nullable BufferListener listener();
 
   /**
    * Called once a buffer is built.

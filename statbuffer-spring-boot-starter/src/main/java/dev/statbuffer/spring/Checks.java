@@ -1,6 +1,7 @@
 package dev.statbuffer.spring;
 
 import java.util.function.Supplier;
+import org.jspecify.annotations.Nullable;
 
 /** Turns the builders' argument errors into {@link StatBufferConfigurationException}s. */
 final class Checks {
@@ -31,7 +32,7 @@ final class Checks {
   }
 
   /** Fails unless {@code value} has text. */
-  static String required(String property, String value, String fix) {
+  static String required(String property, @Nullable String value, String fix) {
     if (value == null || value.isBlank()) {
       throw new StatBufferConfigurationException(property, "is not set.", fix);
     }

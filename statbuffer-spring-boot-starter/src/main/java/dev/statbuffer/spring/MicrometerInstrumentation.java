@@ -11,6 +11,7 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.binder.MeterBinder;
 import java.util.ArrayList;
 import java.util.List;
+import org.jspecify.annotations.Nullable;
 import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.util.ClassUtils;
 
@@ -30,8 +31,9 @@ final class MicrometerInstrumentation implements BufferInstrumentation {
 
   private final ObjectProvider<MeterRegistry> registries;
   private boolean resolved;
-  private MeterRegistry registry;
-  private BufferListener listener;
+  /** Null until resolved, and afterwards when the application has no (unique) registry. */
+  private @Nullable MeterRegistry registry;
+  private @Nullable BufferListener listener;
   /** Keeps the binders reachable: gauges may hold their state weakly. */
   private final List<MeterBinder> binders = new ArrayList<>();
 
@@ -40,7 +42,7 @@ final class MicrometerInstrumentation implements BufferInstrumentation {
   }
 
   @Override
-  public synchronized BufferListener listener() {
+  public synchronized @Nullable BufferListener listener() {
     resolve();
     return listener;
   }
@@ -48,18 +50,19 @@ final class MicrometerInstrumentation implements BufferInstrumentation {
   @Override
   public synchronized void bind(StatBuffer<String> buffer, Object sink) {
     resolve();
+    MeterRegistry registry = this.registry;
     if (registry == null) {
       return;
     }
-    bind(new StatBufferMetrics(buffer));
+    bind(registry, new StatBufferMetrics(buffer));
     if (JDBC && JdbcBinding.matches(sink)) {
-      bind(JdbcBinding.metrics(buffer.name(), sink));
+      bind(registry, JdbcBinding.metrics(buffer.name(), sink));
     } else if (REDIS && RedisBinding.matches(sink)) {
-      bind(RedisBinding.metrics(buffer.name(), sink));
+      bind(registry, RedisBinding.metrics(buffer.name(), sink));
     }
   }
 
-  private void bind(MeterBinder binder) {
+  private void bind(MeterRegistry registry, MeterBinder binder) {
     binder.bindTo(registry);
     binders.add(binder);
   }

@@ -10,6 +10,7 @@ import dev.statbuffer.spring.StatBufferProperties.SinkType;
 import io.lettuce.core.AbstractRedisClient;
 import io.lettuce.core.RedisClient;
 import io.lettuce.core.cluster.RedisClusterClient;
+import java.time.Duration;
 import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.data.redis.connection.RedisConnectionFactory;
 import org.springframework.data.redis.connection.lettuce.LettuceConnectionFactory;
@@ -55,9 +56,10 @@ final class RedisSinkFactory implements SinkFactory {
     } else {
       builder.hashMapper(key -> hash, key -> key);
     }
-    if (sink.getExpireAfter() != null) {
+    Duration expireAfter = sink.getExpireAfter();
+    if (expireAfter != null) {
       option(prefix + ".expire-after", "use a duration from 1ms to 36500d, such as 30d.",
-          () -> builder.expireAfter(sink.getExpireAfter()));
+          () -> builder.expireAfter(expireAfter));
     }
     // Markers carry the buffer's name: statbuffer:batch:<name>:<batch id>.
     option("statbuffer.buffers." + buffer, "rename the buffer: the Redis sink uses its name in"

@@ -2,6 +2,8 @@ package dev.statbuffer.spring;
 
 import static java.util.Objects.requireNonNull;
 
+import org.jspecify.annotations.Nullable;
+
 /**
  * A {@code statbuffer.*} property that cannot work: thrown while the buffers are created, so the
  * application fails to start instead of running a buffer that would drop its counts. The message
@@ -30,7 +32,7 @@ public final class StatBufferConfigurationException extends IllegalStateExceptio
    * @param cause the underlying failure, or null
    */
   public StatBufferConfigurationException(String property, String problem, String fix,
-      Throwable cause) {
+      @Nullable Throwable cause) {
     super(requireNonNull(property, "property") + ": " + requireNonNull(problem, "problem")
         + " Fix: " + requireNonNull(fix, "fix"), cause);
     this.property = property;

@@ -5,6 +5,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import org.jspecify.annotations.Nullable;
 import org.springframework.boot.context.properties.ConfigurationProperties;
 
 /**
@@ -112,13 +113,13 @@ public class StatBufferProperties {
      * Failed flush calls a count survives before it is dropped (logged and counted). At least 1;
      * unset means unlimited.
      */
-    private Integer maxAttempts;
+    private @Nullable Integer maxAttempts;
 
     /**
      * The most pending windows; near it the oldest are handed over early, at it new keys are
      * refused. At least 1; unset means unlimited.
      */
-    private Long maxKeys;
+    private @Nullable Long maxKeys;
 
     /** The most keys in one batch handed to the sink. At least 1. */
     private int maxBatchSize = 1000;
@@ -218,7 +219,7 @@ public class StatBufferProperties {
      *
      * @return the max attempts, or null
      */
-    public Integer getMaxAttempts() {
+    public @Nullable Integer getMaxAttempts() {
       return maxAttempts;
     }
 
@@ -227,7 +228,7 @@ public class StatBufferProperties {
      *
      * @param maxAttempts the max attempts, or null for unlimited
      */
-    public void setMaxAttempts(Integer maxAttempts) {
+    public void setMaxAttempts(@Nullable Integer maxAttempts) {
       this.maxAttempts = maxAttempts;
     }
 
@@ -236,7 +237,7 @@ public class StatBufferProperties {
      *
      * @return the max keys, or null
      */
-    public Long getMaxKeys() {
+    public @Nullable Long getMaxKeys() {
       return maxKeys;
     }
 
@@ -245,7 +246,7 @@ public class StatBufferProperties {
      *
      * @param maxKeys the max keys, or null for unlimited
      */
-    public void setMaxKeys(Long maxKeys) {
+    public void setMaxKeys(@Nullable Long maxKeys) {
       this.maxKeys = maxKeys;
     }
 
@@ -323,16 +324,16 @@ public class StatBufferProperties {
      * The sink: jdbc (the application's DataSource), redis (its Lettuce connection factory) or
      * handler (a FlushHandler or BatchFlushHandler bean). Required.
      */
-    private SinkType type;
+    private @Nullable SinkType type;
 
     /** jdbc: the counter table, optionally schema-qualified (stats.page_views). */
-    private String table;
+    private @Nullable String table;
 
     /** jdbc: the key column, the table's primary key. Exactly one: keys are Strings. */
     private List<String> keyColumns = new ArrayList<>();
 
     /** jdbc: the BIGINT column the counts are added to. */
-    private String countColumn;
+    private @Nullable String countColumn;
 
     /** jdbc: the key column's SQL type for create-tables (default VARCHAR(255)). */
     private List<String> keyColumnTypes = new ArrayList<>();
@@ -347,16 +348,16 @@ public class StatBufferProperties {
      * redis: string counters; a key's counter is the Redis key key-prefix + key (INCRBY).
      * Set this or hash.
      */
-    private String keyPrefix;
+    private @Nullable String keyPrefix;
 
     /** redis: one hash whose fields are the keys (HINCRBY). Set this or key-prefix. */
-    private String hash;
+    private @Nullable String hash;
 
     /** redis: a TTL for each counter key (the whole hash), refreshed on every write. */
-    private Duration expireAfter;
+    private @Nullable Duration expireAfter;
 
     /** handler: the name of a FlushHandler or BatchFlushHandler bean taking String keys. */
-    private String handler;
+    private @Nullable String handler;
 
     /** Creates a sink declaration with nothing set. */
     public Sink() {}
@@ -366,7 +367,7 @@ public class StatBufferProperties {
      *
      * @return the type, or null when not set
      */
-    public SinkType getType() {
+    public @Nullable SinkType getType() {
       return type;
     }
 
@@ -375,7 +376,7 @@ public class StatBufferProperties {
      *
      * @param type the type
      */
-    public void setType(SinkType type) {
+    public void setType(@Nullable SinkType type) {
       this.type = type;
     }
 
@@ -384,7 +385,7 @@ public class StatBufferProperties {
      *
      * @return the table, or null
      */
-    public String getTable() {
+    public @Nullable String getTable() {
       return table;
     }
 
@@ -393,7 +394,7 @@ public class StatBufferProperties {
      *
      * @param table the table
      */
-    public void setTable(String table) {
+    public void setTable(@Nullable String table) {
       this.table = table;
     }
 
@@ -420,7 +421,7 @@ public class StatBufferProperties {
      *
      * @return the column, or null
      */
-    public String getCountColumn() {
+    public @Nullable String getCountColumn() {
       return countColumn;
     }
 
@@ -429,7 +430,7 @@ public class StatBufferProperties {
      *
      * @param countColumn the column
      */
-    public void setCountColumn(String countColumn) {
+    public void setCountColumn(@Nullable String countColumn) {
       this.countColumn = countColumn;
     }
 
@@ -474,7 +475,7 @@ public class StatBufferProperties {
      *
      * @return the prefix, or null
      */
-    public String getKeyPrefix() {
+    public @Nullable String getKeyPrefix() {
       return keyPrefix;
     }
 
@@ -483,7 +484,7 @@ public class StatBufferProperties {
      *
      * @param keyPrefix the prefix
      */
-    public void setKeyPrefix(String keyPrefix) {
+    public void setKeyPrefix(@Nullable String keyPrefix) {
       this.keyPrefix = keyPrefix;
     }
 
@@ -492,7 +493,7 @@ public class StatBufferProperties {
      *
      * @return the hash key, or null
      */
-    public String getHash() {
+    public @Nullable String getHash() {
       return hash;
     }
 
@@ -501,7 +502,7 @@ public class StatBufferProperties {
      *
      * @param hash the hash key
      */
-    public void setHash(String hash) {
+    public void setHash(@Nullable String hash) {
       this.hash = hash;
     }
 
@@ -510,7 +511,7 @@ public class StatBufferProperties {
      *
      * @return the TTL, or null for none
      */
-    public Duration getExpireAfter() {
+    public @Nullable Duration getExpireAfter() {
       return expireAfter;
     }
 
@@ -519,7 +520,7 @@ public class StatBufferProperties {
      *
      * @param expireAfter the TTL
      */
-    public void setExpireAfter(Duration expireAfter) {
+    public void setExpireAfter(@Nullable Duration expireAfter) {
       this.expireAfter = expireAfter;
     }
 
@@ -528,7 +529,7 @@ public class StatBufferProperties {
      *
      * @return the bean name, or null
      */
-    public String getHandler() {
+    public @Nullable String getHandler() {
       return handler;
     }
 
@@ -537,7 +538,7 @@ public class StatBufferProperties {
      *
      * @param handler the bean name
      */
-    public void setHandler(String handler) {
+    public void setHandler(@Nullable String handler) {
       this.handler = handler;
     }
   }

@@ -2,6 +2,8 @@ package dev.statbuffer.spring;
 
 import dev.statbuffer.StatBuffer;
 import java.util.Map;
+import java.util.Objects;
+import org.jspecify.annotations.Nullable;
 import org.springframework.beans.factory.support.BeanDefinitionRegistry;
 import org.springframework.beans.factory.support.RootBeanDefinition;
 import org.springframework.boot.context.properties.bind.Bindable;
@@ -23,7 +25,8 @@ import org.springframework.core.type.AnnotationMetadata;
  * naming the property.
  */
 final class StatBufferRegistrar implements ImportBeanDefinitionRegistrar, EnvironmentAware {
-  private Environment environment;
+  /** Set by Spring (EnvironmentAware) before it calls registerBeanDefinitions. */
+  private @Nullable Environment environment;
 
   @Override
   public void setEnvironment(Environment environment) {
@@ -33,6 +36,8 @@ final class StatBufferRegistrar implements ImportBeanDefinitionRegistrar, Enviro
   @Override
   public void registerBeanDefinitions(AnnotationMetadata metadata,
       BeanDefinitionRegistry registry) {
+    Environment environment = Objects.requireNonNull(this.environment,
+        "Spring sets the Environment before it registers bean definitions");
     Map<String, StatBufferProperties.Buffer> declared = Binder.get(environment)
         .bind("statbuffer.buffers",
             Bindable.mapOf(String.class, StatBufferProperties.Buffer.class),

@@ -20,6 +20,7 @@ import java.util.Locale;
 import java.util.Map;
 import org.apache.commons.logging.Log;
 import org.apache.commons.logging.LogFactory;
+import org.jspecify.annotations.Nullable;
 import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.beans.factory.config.ConfigurableListableBeanFactory;
 
@@ -44,7 +45,8 @@ public final class StatBufferRegistry implements AutoCloseable {
 
   private final StatBufferProperties properties;
   private final Map<SinkType, SinkFactory> sinkFactories = new EnumMap<>(SinkType.class);
-  private final BufferInstrumentation instrumentation;
+  /** Null without Micrometer on the class path. */
+  private final @Nullable BufferInstrumentation instrumentation;
   private final ConfigurableListableBeanFactory beanFactory;
 
   private final Map<String, StatBuffer<String>> buffers = new LinkedHashMap<>();
@@ -100,13 +102,15 @@ public final class StatBufferRegistry implements AutoCloseable {
         () -> builder.shutdownTimeout(config.getShutdownTimeout()));
     option(prefix + ".flush-timeout", DURATION_FIX,
         () -> builder.flushTimeout(config.getFlushTimeout()));
-    if (config.getMaxAttempts() != null) {
+    Integer maxAttempts = config.getMaxAttempts();
+    if (maxAttempts != null) {
       option(prefix + ".max-attempts", "set a whole number of at least 1, or leave it out for"
-          + " unlimited retries.", () -> builder.maxAttempts(config.getMaxAttempts()));
+          + " unlimited retries.", () -> builder.maxAttempts(maxAttempts));
     }
-    if (config.getMaxKeys() != null) {
+    Long maxKeys = config.getMaxKeys();
+    if (maxKeys != null) {
       option(prefix + ".max-keys", "set a whole number of at least 1, or leave it out for no"
-          + " bound.", () -> builder.maxKeys(config.getMaxKeys()));
+          + " bound.", () -> builder.maxKeys(maxKeys));
     }
     option(prefix + ".max-batch-size", "set a whole number of at least 1, such as 1000.",
         () -> builder.maxBatchSize(config.getMaxBatchSize()));
