@@ -19,7 +19,6 @@ import java.util.concurrent.Future;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
 import org.jspecify.annotations.Nullable;
@@ -72,10 +71,14 @@ final class Deliveries<K> {
   private final NavigableSet<Long> unsettled = new ConcurrentSkipListSet<>();
   private final AtomicLong idSequence = new AtomicLong();
   /**
-   * Executor tasks submitted and not started yet: more than zero means the handlers are behind,
-   * and the drain lets due windows keep counting rather than queue more (see {@link Drain}).
+   * Executor tasks submitted and not started yet, each with the ticker's time it was submitted.
+   * One that has waited less than an interval means the handlers are behind, and the drain lets
+   * due windows keep counting rather than queue more (see {@link Drain}). One that has waited
+   * longer (handlers stuck, or an executor that accepted a task and will never run it) does not
+   * count and is forgotten, so such a task can never keep the drain deferring: it then hands
+   * over on time, as it would without coalescing.
    */
-  private final AtomicInteger queuedTasks = new AtomicInteger();
+  private final ConcurrentHashMap<Object, Long> queuedTasks = new ConcurrentHashMap<>();
   /** Run when the last queued task starts: the drain, if it deferred a hand-over. */
   private volatile Runnable queueEmptied = () -> { };
 
@@ -173,7 +176,18 @@ final class Deliveries<K> {
 
   /** Whether executor tasks wait to start: the handlers are behind. */
   boolean handlersBehind() {
-    return queuedTasks.get() > 0;
+    if (queuedTasks.isEmpty()) {
+      return false;
+    }
+    long now = config.ticker.read();
+    long patience = Math.max(config.intervalNanos, config.tickNanos);
+    for (Iterator<Map.Entry<Object, Long>> it = queuedTasks.entrySet().iterator(); it.hasNext(); ) {
+      if (now - it.next().getValue() < patience) {
+        return true;
+      }
+      it.remove(); // waited an interval: stuck or lost, no reason to hold windows back
+    }
+    return false;
   }
 
   /** Submits deliveries to the executor, in tasks of up to maxBatchSize per-key deliveries. */
@@ -183,14 +197,24 @@ final class Deliveries<K> {
       List<Delivery<K>> part =
           deliveries.subList(start, Math.min(deliveries.size(), start + chunk));
       List<Delivery<K>> task = (part.size() == deliveries.size()) ? deliveries : List.copyOf(part);
-      queuedTasks.incrementAndGet();
+      Object token = new Object();
+      queuedTasks.put(token, config.ticker.read());
+      Throwable refused;
       try {
         executor.execute(() -> {
-          taskStarted();
-          deliverAll(task);
+          try {
+            taskStarted(token);
+          } finally {
+            deliverAll(task); // whatever the drain's wake-up did, this task's deliveries run
+          }
         });
-      } catch (RejectedExecutionException e) {
-        taskStarted();
+        continue;
+      } catch (RuntimeException | Error e) {
+        refused = e;
+      }
+      // Not queued after all (any throwable: a task the executor did not take never starts).
+      taskStarted(token);
+      if (refused instanceof RejectedExecutionException e) {
         if (closing) {
           // A user executor shut down before us (frameworks stop pools before shutdown hooks):
           // deliver on this thread rather than wait out the shutdown timeout.
@@ -199,6 +223,17 @@ final class Deliveries<K> {
           for (Delivery<K> delivery : task) {
             failed(delivery, e, 0);
           }
+        }
+      } else {
+        // An executor that throws something else (a pool that cannot start a thread): retried
+        // after the backoff like a failed call, rather than left in flight until close.
+        Exception cause = (refused instanceof Exception e) ? e
+            : new RuntimeException("the executor threw " + refused, refused);
+        for (Delivery<K> delivery : task) {
+          failed(delivery, cause, 0);
+        }
+        if (refused instanceof VirtualMachineError error) {
+          throw error;
         }
       }
     }
@@ -215,12 +250,15 @@ final class Deliveries<K> {
   }
 
   /**
-   * A task left the executor's queue. The decrement comes before the read of the drain's
-   * deferral flag, and the drain sets that flag before it reads the count (both sequentially
-   * consistent), so a deferred drain is always asked to run again.
+   * A task left the executor's queue (or never entered it). Its removal comes before the read of
+   * the drain's deferral flag, and the drain sets that flag before it reads the queue (the map's
+   * writes and reads are volatile), so when the last waiting task starts, either the drain saw it
+   * gone or this call sees the flag and asks for a drain. A task submitted meanwhile refills the
+   * queue, and its own start runs this check again.
    */
-  private void taskStarted() {
-    if (queuedTasks.decrementAndGet() == 0) {
+  private void taskStarted(Object token) {
+    queuedTasks.remove(token);
+    if (!handlersBehind()) {
       queueEmptied.run();
     }
   }

@@ -60,15 +60,20 @@ import org.jspecify.annotations.Nullable;
  *   <li>Deferring changes no count: the windows stay open in the wheel, where the next drain (or
  *       {@code flush}, {@code flushAll}, {@code close}, which do not go through the drain) finds
  *       them; writers keep adding to them as to any open window.</li>
- *   <li>The drain sets {@code deferred} and then reads the queue count again; a task that starts
- *       decrements the count and then reads {@code deferred} (both sequentially consistent).
- *       So either the drain sees the queue empty and hands over at once, or the task that emptied
- *       it sees the flag and asks for a drain. Either way the due windows go out when the
- *       handlers catch up.</li>
+ *   <li>The drain sets {@code deferred} and then reads the queue again; a task that starts
+ *       leaves the queue and then reads {@code deferred} (both sequentially consistent). So
+ *       either the drain sees the queue empty and hands over at once, or the task that emptied it
+ *       sees the flag and asks for a drain. A task submitted in between refills the queue, and
+ *       its own start repeats the check. Either way the due windows go out when the handlers catch
+ *       up.</li>
  *   <li>Handlers that never catch up (stuck threads, a user executor that holds tasks) cannot
  *       hold windows back for long: a deferral lasts at most one interval from the first tick it
- *       began, after which the drain hands over as usual (a wake-up is scheduled at that bound).
- *       A due window thus waits at most one more interval.</li>
+ *       began, after which the drain hands over as usual. The bound's wake-up is armed once per
+ *       deferral ({@code armedBound}); if the scheduler refuses it, the drain does not defer. A
+ *       due window thus waits at most one more interval.</li>
+ *   <li>A task that has waited an interval no longer counts as "behind" and is forgotten
+ *       ({@link Deliveries#handlersBehind}): an executor that accepted a task and never ran it,
+ *       or one that threw from {@code execute}, cannot leave coalescing on for good.</li>
  *   <li>Under {@code maxKeys} pressure the drain never defers: relief must free room.</li>
  *   <li>The scan position a writer asked for ({@code wakeTick} below the cursor) is kept across
  *       a deferral in {@code scanFrom}, so no bucket is skipped.</li>
@@ -123,6 +128,10 @@ final class Drain<K> {
   private long deferredSince = NONE;
   /** Set while due windows wait for the handlers to catch up (see "Coalescing"). */
   private volatile boolean deferred;
+  /** The tick of the deferral bound's scheduled wake-up, or {@code NONE}; under the lock. */
+  private long armedBound = NONE;
+  /** The deferral bound's wake-up, so close() can cancel it. */
+  private volatile @Nullable Future<?> boundFuture;
   private volatile int status;
   private volatile long wakeTick = NONE;
   private volatile boolean pressure;
@@ -274,6 +283,10 @@ final class Drain<K> {
     if (wake != null) {
       wake.cancel(/* mayInterruptIfRunning= */ false);
     }
+    Future<?> bound = boundFuture;
+    if (bound != null) {
+      bound.cancel(/* mayInterruptIfRunning= */ false);
+    }
   }
 
   /** Hands over every due window (and, under pressure, the oldest ones), then re-arms. */
@@ -289,9 +302,8 @@ final class Drain<K> {
       // so the scan starts there.
       long requested = (long) WAKE_TICK.getAndSet(this, NONE);
       long nowTick = nowTick();
-      if (deferHandOver(nowTick)) {
+      if (deferHandOver(nowTick, requested)) {
         scanFrom = Math.min(scanFrom, requested);
-        requestWake(deferredSince + idleTicks);
         return;
       }
       long from = Math.min(cursor, Math.min(requested, scanFrom));
@@ -316,25 +328,61 @@ final class Drain<K> {
 
   /**
    * Whether this drain leaves the due windows open because the handlers are behind (see
-   * "Coalescing"); under the lock.
+   * "Coalescing"), with a wake-up armed at the deferral's bound; under the lock.
    */
-  private boolean deferHandOver(long nowTick) {
+  private boolean deferHandOver(long nowTick, long requested) {
     if (pressure || !deliveries.handlersBehind()) {
-      deferredSince = NONE;
+      stopDeferring();
       return false;
     }
     if (deferredSince == NONE) {
       deferredSince = nowTick;
     } else if (nowTick - deferredSince >= idleTicks) {
-      deferredSince = NONE; // deferred for an interval: the handlers are stuck, hand over
+      stopDeferring(); // deferred for an interval: the handlers are stuck, hand over
       return false;
     }
     deferred = true;
-    if (!deliveries.handlersBehind()) {
-      // The last queued task started between the two reads, perhaps before the flag was set.
-      deferred = false;
-      deferredSince = NONE;
+    if (!deliveries.handlersBehind() || !armBound(deferredSince + idleTicks, requested)) {
+      // The last waiting task started between the two reads (perhaps before the flag was set),
+      // or the scheduler refused the bound's wake-up: hand over now.
+      stopDeferring();
       return false;
+    }
+    return true;
+  }
+
+  private void stopDeferring() {
+    deferredSince = NONE;
+    deferred = false;
+  }
+
+  /**
+   * Makes sure a wake-up comes at {@code bound}: one per deferral, not one per deferring drain.
+   * Returns false if the scheduler refused it (then the drain must not defer: nothing else is
+   * sure to wake it). Under the lock.
+   */
+  private boolean armBound(long bound, long requested) {
+    if (bound != armedBound || requested == bound) {
+      // A new deferral, or its wake-up is the one that fired (a tick early by rounding).
+      long delay = Math.max(0, origin + bound * tickNanos - config.ticker.read());
+      try {
+        boundFuture = config.scheduler.schedule(this::wake, delay);
+      } catch (RuntimeException e) {
+        armedBound = NONE;
+        return false;
+      }
+      armedBound = bound;
+    }
+    // wakeTick was reset by this drain; it says again that a wake-up is coming by the bound, so
+    // writers whose windows are due later ask for none.
+    for (;;) {
+      long current = wakeTick;
+      if (bound >= current || WAKE_TICK.compareAndSet(this, current, bound)) {
+        break;
+      }
+    }
+    if (closed.getAsBoolean()) {
+      cancelWakeUp(); // close() may have cancelled before this one was armed
     }
     return true;
   }

@@ -54,7 +54,7 @@ class CoalescingTest {
 
   @AfterEach
   void close() {
-    if (buffer != null) {
+    if (buffer != null && !buffer.isClosed()) {
       Thread closer = new Thread(buffer::close);
       closer.start();
       for (int i = 0; i < 200 && closer.isAlive(); i++) {
@@ -152,5 +152,75 @@ class CoalescingTest {
     assertThat(executor.queued).hasSizeGreaterThan(1);
     executor.runAll();
     assertThat(accepted).containsOnly(true);
+  }
+
+  @Test
+  void executorThrowsOnce_laterWindowsStillGoOutOnTime() {
+    java.util.concurrent.atomic.AtomicBoolean thrown = new java.util.concurrent.atomic.AtomicBoolean();
+    buffer = StatBuffer.newBuilder()
+        .name("coalescing-throws")
+        .ticker(clock)
+        .scheduler(clock)
+        .executor(task -> {
+          if (thrown.compareAndSet(false, true)) {
+            throw new IllegalStateException("cannot start a thread (test)");
+          }
+          task.run();
+        })
+        .shutdownHook(false)
+        .interval(Duration.ofSeconds(1))
+        .backoff(Duration.ofSeconds(5))
+        .buildBatched(batch -> batches.add(Map.copyOf(batch.counts())));
+    buffer.increment("a", 1);
+    clock.advance(Duration.ofSeconds(1)); // a's task is refused: a waits for its retry
+    assertThat(thrown).isTrue();
+    buffer.increment("b", 2);
+    clock.advance(Duration.ofMillis(1010)); // b is due: nothing is queued, so no deferral
+    assertThat(batches).containsExactly(Map.of("b", 2L));
+    clock.advance(Duration.ofSeconds(5)); // a's retry
+    assertThat(batches).containsExactly(Map.of("b", 2L), Map.of("a", 1L));
+    assertThat(buffer.stats().deliveredSum()).isEqualTo(3);
+  }
+
+  @Test
+  void executorLosesATask_itStopsCountingAfterAnInterval() {
+    java.util.concurrent.atomic.AtomicBoolean lost = new java.util.concurrent.atomic.AtomicBoolean();
+    buffer = StatBuffer.newBuilder()
+        .name("coalescing-lost")
+        .ticker(clock)
+        .scheduler(clock)
+        .executor(task -> {
+          if (lost.compareAndSet(false, true)) {
+            return; // accepted and never run, as a discarding pool does
+          }
+          task.run();
+        })
+        .shutdownHook(false)
+        .shutdownTimeout(Duration.ofMillis(100))
+        .interval(Duration.ofSeconds(1))
+        .buildBatched(batch -> batches.add(Map.copyOf(batch.counts())));
+    buffer.increment("a", 1);
+    clock.advance(Duration.ofSeconds(1)); // a's task is lost
+    buffer.increment("b", 2);
+    clock.advance(Duration.ofMillis(1010)); // b due 1 s after the lost task: no deferral
+    assertThat(batches).containsExactly(Map.of("b", 2L));
+    buffer.increment("c", 3);
+    clock.advance(Duration.ofMillis(1010));
+    assertThat(batches).containsExactly(Map.of("b", 2L), Map.of("c", 3L));
+  }
+
+  @Test
+  void closeDuringADeferral_deliversEverything() {
+    newBuffer();
+    buffer.increment("a", 1);
+    clock.advance(Duration.ofMillis(500));
+    buffer.increment("b", 2);
+    clock.advance(Duration.ofMillis(500)); // a handed over, its task waits
+    clock.advance(Duration.ofMillis(600)); // b due and deferred
+    buffer.increment("b", 3);
+    assertThat(executor.queued).hasSize(1);
+    close(); // the dump hands b over; the held tasks run
+    buffer = null;
+    assertThat(batches).containsExactlyInAnyOrder(Map.of("a", 1L), Map.of("b", 5L));
   }
 }
