@@ -1,5 +1,7 @@
 package dev.statbuffer.bench;
 
+import static java.util.Objects.requireNonNull;
+
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
 import dev.statbuffer.BatchFlushHandler;
@@ -16,6 +18,7 @@ import io.lettuce.core.cluster.RedisClusterClient;
 import io.lettuce.core.cluster.api.StatefulRedisClusterConnection;
 import io.lettuce.core.cluster.api.sync.RedisClusterCommands;
 import java.io.IOException;
+import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
@@ -33,6 +36,7 @@ import java.util.Locale;
 import java.util.SplittableRandom;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
+import org.jspecify.annotations.Nullable;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
@@ -151,7 +155,8 @@ public class SinkBenchmark {
 
   /** What one invocation did, filled in by the benchmark method and the fill. */
   static final class Run {
-    String benchmark;
+    /** The benchmark method that ran; null until one has, in this invocation. */
+    @Nullable String benchmark;
     long expected;
     long fillNanos;
 
@@ -247,7 +252,8 @@ public class SinkBenchmark {
      */
     @TearDown(Level.Invocation)
     public void check(IterationParams iteration) throws SQLException {
-      if (run.benchmark == null) {
+      String benchmark = run.benchmark;
+      if (benchmark == null) {
         return;
       }
       long total;
@@ -260,8 +266,8 @@ public class SinkBenchmark {
         total = result.getLong(1);
         rows = result.getLong(2);
       }
-      SinkBenchmark.check(run.benchmark, database, run.expected, total);
-      long statements = run.benchmark.endsWith("Direct")
+      SinkBenchmark.check(benchmark, database, run.expected, total);
+      long statements = benchmark.endsWith("Direct")
           ? run.expected : sink.stats().statements() - statementsBefore;
       record(run, database, iteration, rows, statements);
     }
@@ -315,8 +321,10 @@ public class SinkBenchmark {
     @Param({"standalone", "cluster"})
     public String redis;
 
-    Process server;
-    RedisTestCluster cluster;
+    /** The standalone server; null with the cluster. */
+    @Nullable Process server;
+    /** The cluster; null with the standalone server. */
+    @Nullable RedisTestCluster cluster;
     AbstractRedisClient client;
     StatefulConnection<String, String> connection;
     RedisClusterCommands<String, String> commands;
@@ -324,7 +332,8 @@ public class SinkBenchmark {
     String prefix;
     long roundTripsBefore;
     final Run run = new Run();
-    String[] keys;
+    /** The workload's keys, set with {@code run.benchmark} by the Redis benchmark methods. */
+    String @Nullable [] keys;
 
     /**
      * Starts the server or the cluster and connects.
@@ -345,8 +354,9 @@ public class SinkBenchmark {
           sink = RedisSink.<String>builder(standalone).keyMapper(key -> prefix + key).build();
         }
         case "cluster" -> {
-          cluster = RedisTestCluster.start();
-          RedisClusterClient clustered = cluster.newClient();
+          RedisTestCluster started = RedisTestCluster.start();
+          cluster = started;
+          RedisClusterClient clustered = started.newClient();
           StatefulRedisClusterConnection<String, String> multi = clustered.connect();
           client = clustered;
           connection = multi;
@@ -362,15 +372,16 @@ public class SinkBenchmark {
       try (ServerSocket socket = new ServerSocket(0)) {
         port = socket.getLocalPort();
       }
-      server = new ProcessBuilder("redis-server", "--port", Integer.toString(port), "--bind",
-          "127.0.0.1", "--save", "", "--appendonly", "no")
+      Process started = new ProcessBuilder("redis-server", "--port", Integer.toString(port),
+          "--bind", "127.0.0.1", "--save", "", "--appendonly", "no")
           .redirectErrorStream(true)
           .redirectOutput(ProcessBuilder.Redirect.DISCARD)
           .start();
+      server = started;
       long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
       while (!accepts(port)) {
-        if (System.nanoTime() > deadline || !server.isAlive()) {
-          server.destroyForcibly();
+        if (System.nanoTime() > deadline || !started.isAlive()) {
+          started.destroyForcibly();
           throw new IllegalStateException("redis-server did not start on port " + port);
         }
         Thread.sleep(20);
@@ -379,7 +390,9 @@ public class SinkBenchmark {
     }
 
     private static boolean accepts(int port) {
-      try (Socket socket = new Socket("127.0.0.1", port)) {
+      try {
+        // The IPv4 loopback the server binds, whatever address family the JVM prefers.
+        new Socket(InetAddress.getByAddress(new byte[] {127, 0, 0, 1}), port).close();
         return true;
       } catch (IOException e) {
         return false;
@@ -401,9 +414,12 @@ public class SinkBenchmark {
      */
     @TearDown(Level.Invocation)
     public void check(IterationParams iteration) {
-      if (run.benchmark == null) {
+      String benchmark = run.benchmark;
+      if (benchmark == null) {
         return;
       }
+      // Set with run.benchmark by both Redis benchmark methods.
+      String[] keys = requireNonNull(this.keys, "keys");
       long total = 0;
       long present = 0;
       for (int from = 0; from < keys.length; from += 500) {
@@ -419,8 +435,8 @@ public class SinkBenchmark {
           }
         }
       }
-      SinkBenchmark.check(run.benchmark, redis, run.expected, total);
-      long trips = run.benchmark.endsWith("Direct")
+      SinkBenchmark.check(benchmark, redis, run.expected, total);
+      long trips = benchmark.endsWith("Direct")
           ? run.expected : sink.stats().roundTrips() - roundTripsBefore;
       record(run, "redis-" + redis, iteration, present, trips);
     }
@@ -433,13 +449,15 @@ public class SinkBenchmark {
         connection.close();
         client.shutdown();
       } finally {
-        if (cluster != null) {
-          cluster.close();
+        RedisTestCluster nodes = cluster;
+        if (nodes != null) {
+          nodes.close();
         }
-        if (server != null) {
-          server.destroy();
-          if (!server.waitFor(10, TimeUnit.SECONDS)) {
-            server.destroyForcibly();
+        Process process = server;
+        if (process != null) {
+          process.destroy();
+          if (!process.waitFor(10, TimeUnit.SECONDS)) {
+            process.destroyForcibly();
           }
         }
       }

@@ -8,6 +8,7 @@ import java.sql.Types;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The counter table's columns as the database describes them (read once, when the sink checks the
@@ -36,47 +37,34 @@ final class Columns {
 
     /** Whether the column holds integers only, exactly: integer types and decimals of scale 0. */
     boolean isInteger() {
-      switch (jdbcType) {
-        case Types.TINYINT:
-        case Types.SMALLINT:
-        case Types.INTEGER:
-        case Types.BIGINT:
-          return true;
-        case Types.NUMERIC:
-        case Types.DECIMAL:
-          // H2 reports DECFLOAT (a floating decimal) as NUMERIC of scale 0.
-          return scale == 0 && !typeName.toUpperCase(Locale.ROOT).contains("FLOAT");
-        default:
-          return false;
-      }
+      return switch (jdbcType) {
+        case Types.TINYINT, Types.SMALLINT, Types.INTEGER, Types.BIGINT -> true;
+        // H2 reports DECFLOAT (a floating decimal) as NUMERIC of scale 0.
+        case Types.NUMERIC, Types.DECIMAL ->
+            scale == 0 && !typeName.toUpperCase(Locale.ROOT).contains("FLOAT");
+        default -> false;
+      };
     }
 
     /** The smallest and largest value of an integer column, or null if unknown or unbounded. */
-    BigInteger[] range() {
+    BigInteger @Nullable [] range() {
       String upper = typeName.toUpperCase(Locale.ROOT);
       int bits;
       switch (jdbcType) {
-        case Types.TINYINT:
-          bits = 8;
-          break;
-        case Types.SMALLINT:
-          bits = 16;
-          break;
-        case Types.INTEGER:
-          bits = upper.startsWith("MEDIUMINT") ? 24 : 32;
-          break;
-        case Types.BIGINT:
-          bits = 64;
-          break;
-        case Types.NUMERIC:
-        case Types.DECIMAL:
+        case Types.TINYINT -> bits = 8;
+        case Types.SMALLINT -> bits = 16;
+        case Types.INTEGER -> bits = upper.startsWith("MEDIUMINT") ? 24 : 32;
+        case Types.BIGINT -> bits = 64;
+        case Types.NUMERIC, Types.DECIMAL -> {
           if (scale != 0 || precision <= 0 || precision > 1000) {
             return null;
           }
           BigInteger limit = BigInteger.TEN.pow(precision).subtract(BigInteger.ONE);
           return new BigInteger[] {limit.negate(), limit};
-        default:
+        }
+        default -> {
           return null;
+        }
       }
       if (upper.contains("UNSIGNED")) {
         return new BigInteger[] {BigInteger.ZERO, BigInteger.ONE.shiftLeft(bits)
@@ -132,7 +120,7 @@ final class Columns {
   }
 
   /** The text key column that {@code values} holds more characters for than it fits, or null. */
-  Column tooLong(Object[] values) {
+  @Nullable Column tooLong(Object[] values) {
     for (int i = 0; i < keys.size(); i++) {
       Column key = keys.get(i);
       if (key.isText() && key.precision > 0 && length(values[i]) > key.precision) {
@@ -143,7 +131,7 @@ final class Columns {
   }
 
   /** The integer key column whose value in {@code values} is outside its range, or null. */
-  Column outOfRange(Object[] values) {
+  @Nullable Column outOfRange(Object[] values) {
     for (int i = 0; i < keys.size(); i++) {
       BigInteger[] range = keys.get(i).range();
       if (range == null) {

@@ -10,6 +10,7 @@ import java.util.function.Function;
 import java.util.function.LongSupplier;
 import java.util.regex.Pattern;
 import javax.sql.DataSource;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The options of one {@link JdbcSink}, frozen when the builder builds it: the builder checks each
@@ -25,17 +26,20 @@ import javax.sql.DataSource;
  * @param dialect the dialect set on the builder, or null to detect it
  * @param exactlyOnce whether batch ids are recorded in the ledger
  * @param ledgerTable the ledger table; derived from the counter table when the builder has none
+ *     (see {@link #of})
  * @param ledgerRetention how long a batch id stays in the ledger
  * @param ledgerPruneInterval how often the sink prunes the ledger
  * @param maxRowsPerStatement rows per upsert statement, or 0 for the dialect's default
  * @param maxRowsPerTransaction the most rows one transaction writes
  * @param keyColumnTypes the key columns' SQL types for {@code createTables}; derived when unset
+ *     (see {@link #of})
  * @param queryTimeout the query timeout, in whole seconds
  * @param clock the wall clock in epoch milliseconds, for the ledger's timestamps
  * @param <K> the buffer's key type
  */
 record Config<K>(DataSource dataSource, String table, List<String> keyColumns, String countColumn,
-    Function<? super K, Object[]> keyMapper, JdbcDialect dialect, boolean exactlyOnce,
+    @Nullable Function<? super K, Object[]> keyMapper, @Nullable JdbcDialect dialect,
+    boolean exactlyOnce,
     String ledgerTable, Duration ledgerRetention, Duration ledgerPruneInterval,
     int maxRowsPerStatement, int maxRowsPerTransaction, List<String> keyColumnTypes,
     Duration queryTimeout, LongSupplier clock) {
@@ -58,12 +62,19 @@ record Config<K>(DataSource dataSource, String table, List<String> keyColumns, S
       Pattern.compile("[A-Za-z][A-Za-z0-9_ ]*(\\([0-9, ]+\\))?");
 
   /**
-   * Checks that the options are complete and fit together, and derives the defaults that depend
-   * on other options: the ledger table and the key column types.
+   * The options as the builder holds them, where an option never set is null: checks that the
+   * required ones are set, derives the defaults that depend on other options (the ledger table and
+   * the key column types), and checks that they fit together.
    *
+   * @return the options
    * @throws IllegalStateException if a required option is missing or options conflict
    */
-  Config {
+  static <K> Config<K> of(DataSource dataSource, @Nullable String table,
+      @Nullable List<String> keyColumns, @Nullable String countColumn,
+      @Nullable Function<? super K, Object[]> keyMapper, @Nullable JdbcDialect dialect,
+      boolean exactlyOnce, @Nullable String ledgerTable, Duration ledgerRetention,
+      Duration ledgerPruneInterval, int maxRowsPerStatement, int maxRowsPerTransaction,
+      @Nullable List<String> keyColumnTypes, Duration queryTimeout, LongSupplier clock) {
     if (table == null) {
       throw new IllegalStateException("table is required: call table(\"...\")");
     }
@@ -73,6 +84,22 @@ record Config<K>(DataSource dataSource, String table, List<String> keyColumns, S
     if (countColumn == null) {
       throw new IllegalStateException("countColumn is required: call countColumn(\"...\")");
     }
+    // The derived defaults always pass the constructor's checks: the ledger's name differs from
+    // the table's, and there is one type per key column.
+    return new Config<>(dataSource, table, keyColumns, countColumn, keyMapper, dialect,
+        exactlyOnce, (ledgerTable == null) ? table + "_ledger" : ledgerTable, ledgerRetention,
+        ledgerPruneInterval, maxRowsPerStatement, maxRowsPerTransaction,
+        (keyColumnTypes == null)
+            ? Collections.nCopies(keyColumns.size(), DEFAULT_KEY_TYPE) : keyColumnTypes,
+        queryTimeout, clock);
+  }
+
+  /**
+   * Checks that the options fit together.
+   *
+   * @throws IllegalStateException if options conflict
+   */
+  Config {
     for (String key : keyColumns) {
       if (key.equalsIgnoreCase(countColumn)) {
         throw new IllegalStateException("countColumn " + countColumn + " is also a key column");
@@ -82,18 +109,12 @@ record Config<K>(DataSource dataSource, String table, List<String> keyColumns, S
       throw new IllegalStateException("keyMapper is required with " + keyColumns.size()
           + " key columns " + keyColumns + ": map each key to one value per column");
     }
-    if (keyColumnTypes != null && keyColumnTypes.size() != keyColumns.size()) {
+    if (keyColumnTypes.size() != keyColumns.size()) {
       throw new IllegalStateException("keyColumnTypes has " + keyColumnTypes.size()
           + " types but keyColumns has " + keyColumns.size() + " columns");
     }
-    if (exactlyOnce && ledgerTable != null && ledgerTable.equalsIgnoreCase(table)) {
+    if (exactlyOnce && ledgerTable.equalsIgnoreCase(table)) {
       throw new IllegalStateException("ledgerTable must differ from table: " + table);
-    }
-    if (ledgerTable == null) {
-      ledgerTable = table + "_ledger";
-    }
-    if (keyColumnTypes == null) {
-      keyColumnTypes = Collections.nCopies(keyColumns.size(), DEFAULT_KEY_TYPE);
     }
   }
 

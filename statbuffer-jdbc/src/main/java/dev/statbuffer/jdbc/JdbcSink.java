@@ -18,6 +18,7 @@ import java.util.Optional;
 import java.util.function.Function;
 import java.util.function.LongSupplier;
 import javax.sql.DataSource;
+import org.jspecify.annotations.Nullable;
 
 /**
  * A {@link BatchFlushHandler} that adds each batch's counts to a counter table in a relational
@@ -366,18 +367,19 @@ public final class JdbcSink<K> implements BatchFlushHandler<K> {
    */
   public static final class Builder<K> {
     private final DataSource dataSource;
-    private String table;
-    private List<String> keyColumns;
-    private String countColumn;
-    private Function<? super K, Object[]> keyMapper;
-    private JdbcDialect dialect;
+    // Null until set: Config.of refuses a missing required option and derives the defaults.
+    private @Nullable String table;
+    private @Nullable List<String> keyColumns;
+    private @Nullable String countColumn;
+    private @Nullable Function<? super K, Object[]> keyMapper;
+    private @Nullable JdbcDialect dialect;
     private boolean exactlyOnce = true;
-    private String ledgerTable;
+    private @Nullable String ledgerTable;
     private Duration ledgerRetention = Config.DEFAULT_LEDGER_RETENTION;
     private Duration ledgerPruneInterval = Config.DEFAULT_PRUNE_INTERVAL;
     private int maxRowsPerStatement;
     private int maxRowsPerTransaction = Config.DEFAULT_ROWS_PER_TRANSACTION;
-    private List<String> keyColumnTypes;
+    private @Nullable List<String> keyColumnTypes;
     private Duration queryTimeout = Config.DEFAULT_QUERY_TIMEOUT;
     private LongSupplier clock = System::currentTimeMillis;
 
@@ -613,7 +615,7 @@ public final class JdbcSink<K> implements BatchFlushHandler<K> {
      * @throws IllegalStateException if a required option is missing or options conflict
      */
     public JdbcSink<K> build() {
-      return new JdbcSink<>(new Config<>(dataSource, table, keyColumns, countColumn, keyMapper,
+      return new JdbcSink<>(Config.of(dataSource, table, keyColumns, countColumn, keyMapper,
           dialect, exactlyOnce, ledgerTable, ledgerRetention, ledgerPruneInterval,
           maxRowsPerStatement, maxRowsPerTransaction, keyColumnTypes, queryTimeout, clock));
     }

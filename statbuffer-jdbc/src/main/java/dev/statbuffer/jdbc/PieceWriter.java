@@ -6,6 +6,7 @@ import java.sql.Connection;
 import java.sql.SQLException;
 import java.util.List;
 import java.util.function.LongSupplier;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Writes one piece of a batch (the whole batch, a chunk or a half: see {@link Split}) in one
@@ -121,7 +122,8 @@ final class PieceWriter {
    * @return the data error, or null if the database accepts them now
    * @throws SQLException if the database fails for another reason
    */
-  SQLException tryRows(Connection connection, Sql sql, List<Row> rows) throws SQLException {
+  @Nullable SQLException tryRows(Connection connection, Sql sql, List<Row> rows)
+      throws SQLException {
     try {
       jdbc.transaction(connection, () -> {
         if (exactlyOnce) {

@@ -58,7 +58,7 @@ final class Rejections<K> {
           + " now. Replay the dropped count (under its id) to apply it");
     }
     Object[] values = leaf.row().key().values;
-    Columns columns = sql.columns;
+    Columns columns = sql.checkedColumns(); // the plan the flush wrote with: checked
     if (Errors.isOutOfRange(store)) {
       Column key = columns.outOfRange(values);
       if (key != null) {

@@ -9,6 +9,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Function;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Turns a batch's keys into counter rows: each key mapped to its column values, keys that map to
@@ -22,10 +23,11 @@ final class Rows<K> {
   private final String table;
   private final List<String> keyColumns;
   private final String countColumn;
-  private final Function<? super K, Object[]> keyMapper;
+  /** Maps a key to its column values; null with one key column (the key itself). */
+  private final @Nullable Function<? super K, Object[]> keyMapper;
 
   Rows(String table, List<String> keyColumns, String countColumn,
-      Function<? super K, Object[]> keyMapper) {
+      @Nullable Function<? super K, Object[]> keyMapper) {
     this.table = table;
     this.keyColumns = keyColumns;
     this.countColumn = countColumn;
@@ -46,8 +48,8 @@ final class Rows<K> {
     }
 
     @Override
-    public boolean equals(Object o) {
-      return (o instanceof KeyValues) && Arrays.deepEquals(values, ((KeyValues) o).values);
+    public boolean equals(@Nullable Object o) {
+      return (o instanceof KeyValues other) && Arrays.deepEquals(values, other.values);
     }
 
     @Override
@@ -80,14 +82,12 @@ final class Rows<K> {
    */
   @SuppressWarnings({"unchecked", "rawtypes"})
   static int compareValues(Object a, Object b) {
-    if (a instanceof String && b instanceof String) {
-      String x = (String) a;
-      String y = (String) b;
+    if (a instanceof String x && b instanceof String y) {
       int c = x.compareToIgnoreCase(y);
       return (c != 0) ? c : x.compareTo(y);
     }
-    if (a.getClass() == b.getClass() && a instanceof Comparable) {
-      return ((Comparable) a).compareTo(b);
+    if (a.getClass() == b.getClass() && a instanceof Comparable comparable) {
+      return comparable.compareTo(b);
     }
     if (a instanceof Number && b instanceof Number) {
       int c = new BigDecimal(a.toString()).compareTo(new BigDecimal(b.toString()));

@@ -8,6 +8,7 @@ import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.List;
 import javax.sql.DataSource;
+import org.jspecify.annotations.Nullable;
 
 /**
  * What a sink knows of its database: the dialect (set or detected), the checked tables and the
@@ -41,9 +42,9 @@ final class Schema {
 
   private final Object planLock = new Object();
   /** The checked tables and their statements; null until a check succeeds, and after a reset. */
-  private volatile Sql plan;
+  private volatile @Nullable Sql plan;
   /** The configured or detected dialect; null until first needed. */
-  private volatile JdbcDialect dialect;
+  private volatile @Nullable JdbcDialect dialect;
 
   /**
    * Creates the schema of one sink; it does not connect.
@@ -65,7 +66,7 @@ final class Schema {
    *
    * @return the dialect, or null if it is still to be detected
    */
-  JdbcDialect knownDialect() {
+  @Nullable JdbcDialect knownDialect() {
     return dialect;
   }
 
@@ -107,7 +108,8 @@ final class Schema {
   }
 
   /** The statements, with the checked {@code columns}, or null before the check. */
-  private Sql statements(Connection connection, Columns columns) throws SQLException {
+  private Sql statements(Connection connection, @Nullable Columns columns)
+      throws SQLException {
     return Sql.of(dialect(connection), names, connection.getMetaData(), columns);
   }
 
@@ -139,7 +141,7 @@ final class Schema {
    *
    * @return the plan, or null
    */
-  Sql checkedPlan() {
+  @Nullable Sql checkedPlan() {
     return plan;
   }
 

@@ -10,6 +10,7 @@ import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.function.LongSupplier;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Applies a batch, in ordered chunks of bounded size when it is large, and when the database
@@ -114,11 +115,15 @@ final class Split {
      *
      * @return the database's error, or null if it accepted them
      */
-    SQLException tryRows(Connection connection, Sql sql, List<Row> rows) throws SQLException;
+    @Nullable SQLException tryRows(Connection connection, Sql sql, List<Row> rows)
+        throws SQLException;
   }
 
-  /** A row that the database refused for good. */
-  record Leaf(String id, Row row, SQLException cause) {}
+  /**
+   * A row that the database refused for good; {@code cause} is null when an earlier call found it
+   * refused and the database accepts it now.
+   */
+  record Leaf(String id, Row row, @Nullable SQLException cause) {}
 
   /** What one call did. */
   static final class Result {

@@ -12,6 +12,7 @@ import java.util.List;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Function;
 import java.util.regex.Pattern;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The statements of one sink in one dialect: their text, and how rows are bound to them. This
@@ -71,9 +72,9 @@ abstract class Sql {
   /** How the database quotes and folds names. */
   final Identifiers identifiers;
   /** Per key column, the SQL type a bind parameter is cast to, or null for no cast. */
-  final String[] keyCasts;
+  final @Nullable String[] keyCasts;
   /** The counter table's columns as checked; null in the statements made before the check. */
-  final Columns columns;
+  final @Nullable Columns columns;
   private final ConcurrentHashMap<Integer, String> upserts = new ConcurrentHashMap<>();
 
   /**
@@ -84,8 +85,8 @@ abstract class Sql {
    * @param columns the checked columns, or null before the check
    * @param castType the type a key column's parameters are cast to, or null for none
    */
-  Sql(Names names, Identifiers identifiers, Columns columns,
-      Function<Column, String> castType) {
+  Sql(Names names, Identifiers identifiers, @Nullable Columns columns,
+      Function<Column, @Nullable String> castType) {
     this.names = names;
     this.identifiers = identifiers;
     this.table = identifiers.quote(names.table());
@@ -118,7 +119,8 @@ abstract class Sql {
    * @return the statements
    * @throws SQLException if the metadata cannot be read
    */
-  static Sql of(JdbcDialect dialect, Names names, DatabaseMetaData meta, Columns columns)
+  static Sql of(JdbcDialect dialect, Names names, DatabaseMetaData meta,
+      @Nullable Columns columns)
       throws SQLException {
     return switch (dialect) {
       case POSTGRESQL -> new SqlPostgres(names, meta, columns);
@@ -241,7 +243,7 @@ abstract class Sql {
    *
    * @return the statement, or null
    */
-  String writerLock() {
+  @Nullable String writerLock() {
     return null;
   }
 
@@ -309,6 +311,21 @@ abstract class Sql {
    */
   final String singleRowUpsert() {
     return upsert(1);
+  }
+
+  /**
+   * The counter table's columns as checked, in the statements of a checked plan.
+   *
+   * @return the columns
+   * @throws IllegalStateException in the statements made before the check, which have none
+   */
+  final Columns checkedColumns() {
+    Columns checked = columns;
+    if (checked == null) {
+      throw new IllegalStateException("the statements made before the tables were checked have"
+          + " no columns");
+    }
+    return checked;
   }
 
   /**
@@ -450,7 +467,7 @@ abstract class Sql {
    *
    * @return the type name, or null
    */
-  static String plainTypeName(Column column) {
+  static @Nullable String plainTypeName(Column column) {
     String type = column.typeName();
     return (type.isEmpty() || !CAST_TYPE.matcher(type).matches()) ? null : type;
   }

@@ -5,6 +5,7 @@ import java.sql.DatabaseMetaData;
 import java.sql.SQLException;
 import java.util.List;
 import java.util.Locale;
+import org.jspecify.annotations.Nullable;
 
 /**
  * H2 2.x: {@code MERGE INTO ... USING (SELECT ..., SUM(n) FROM (VALUES ...) GROUP BY ...) WHEN
@@ -21,7 +22,7 @@ final class SqlH2 extends Sql {
    * @param columns the checked columns, or null before the check
    * @throws SQLException if the metadata cannot be read
    */
-  SqlH2(Names names, DatabaseMetaData meta, Columns columns) throws SQLException {
+  SqlH2(Names names, DatabaseMetaData meta, @Nullable Columns columns) throws SQLException {
     super(names, Identifiers.of(meta, "\""), columns, SqlH2::castType);
   }
 
@@ -29,7 +30,7 @@ final class SqlH2 extends Sql {
    * The column's own type. A cast to {@code CHARACTER} without a length means one character, so
    * the declared sizes of characters and decimals are kept.
    */
-  private static String castType(Column column) {
+  private static @Nullable String castType(Column column) {
     String type = plainTypeName(column);
     if (type == null) {
       return null;

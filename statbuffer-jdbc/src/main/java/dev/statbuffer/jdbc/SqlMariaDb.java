@@ -3,6 +3,7 @@ package dev.statbuffer.jdbc;
 import java.sql.DatabaseMetaData;
 import java.sql.SQLException;
 import java.util.List;
+import org.jspecify.annotations.Nullable;
 
 /**
  * MariaDB 10.1 or later, and MySQL 5.7 or later, which accepts the same statements: multi-row
@@ -19,7 +20,7 @@ final class SqlMariaDb extends Sql {
    * @param columns the checked columns, or null before the check
    * @throws SQLException if the metadata cannot be read
    */
-  SqlMariaDb(Names names, DatabaseMetaData meta, Columns columns) throws SQLException {
+  SqlMariaDb(Names names, DatabaseMetaData meta, @Nullable Columns columns) throws SQLException {
     super(names, Identifiers.of(meta, "`"), columns, column -> null);
   }
 

@@ -11,6 +11,7 @@ import java.sql.SQLException;
 import java.util.Collections;
 import java.util.List;
 import java.util.Locale;
+import org.jspecify.annotations.Nullable;
 
 /**
  * PostgreSQL 9.5 or later. A piece's rows go as one array per column (text, cast to the column
@@ -32,28 +33,24 @@ final class SqlPostgres extends Sql {
    * @param columns the checked columns, or null before the check
    * @throws SQLException if the metadata cannot be read
    */
-  SqlPostgres(Names names, DatabaseMetaData meta, Columns columns) throws SQLException {
+  SqlPostgres(Names names, DatabaseMetaData meta, @Nullable Columns columns) throws SQLException {
     super(names, Identifiers.of(meta, "\""), columns, SqlPostgres::castType);
     this.arrayUpsertWithLedger = buildArrayUpsert(true);
     this.arrayUpsert = buildArrayUpsert(false);
   }
 
   /** The column's own type, with the serial pseudo-types mapped to their integer types. */
-  private static String castType(Column column) {
+  private static @Nullable String castType(Column column) {
     String type = plainTypeName(column);
     if (type == null) {
       return null;
     }
-    switch (type.toLowerCase(Locale.ROOT)) {
-      case "serial":
-        return "int4";
-      case "bigserial":
-        return "int8";
-      case "smallserial":
-        return "int2";
-      default:
-        return type;
-    }
+    return switch (type.toLowerCase(Locale.ROOT)) {
+      case "serial" -> "int4";
+      case "bigserial" -> "int8";
+      case "smallserial" -> "int2";
+      default -> type;
+    };
   }
 
   /** {@code INSERT ... ON CONFLICT DO NOTHING}, for claims outside a piece's upsert. */
@@ -158,8 +155,8 @@ final class SqlPostgres extends Sql {
     return bindArrays(connection, jdbc, false, null, 0, rows);
   }
 
-  private int bindArrays(Connection connection, Jdbc jdbc, boolean withLedger, String id,
-      long now, List<Row> rows) throws SQLException {
+  private int bindArrays(Connection connection, Jdbc jdbc, boolean withLedger,
+      @Nullable String id, long now, List<Row> rows) throws SQLException {
     int keys = keyColumns.size();
     Object[][] values = new Object[keys][rows.size()];
     Long[] counts = new Long[rows.size()];
@@ -221,8 +218,8 @@ final class SqlPostgres extends Sql {
 
   /** The SQL text of a key value that {@link #checkKeys} accepted. */
   private static String text(Object value) {
-    if (value instanceof BigDecimal) {
-      return ((BigDecimal) value).toPlainString();
+    if (value instanceof BigDecimal decimal) {
+      return decimal.toPlainString();
     }
     return value.toString();
   }

@@ -3,6 +3,7 @@ package dev.statbuffer.jdbc;
 import java.sql.DatabaseMetaData;
 import java.sql.SQLException;
 import java.util.List;
+import org.jspecify.annotations.Nullable;
 
 /**
  * SQLite 3.24 or later: multi-row {@code INSERT ... ON CONFLICT DO UPDATE} and
@@ -19,7 +20,7 @@ final class SqlSqlite extends Sql {
    * @param columns the checked columns, or null before the check
    * @throws SQLException if the metadata cannot be read
    */
-  SqlSqlite(Names names, DatabaseMetaData meta, Columns columns) throws SQLException {
+  SqlSqlite(Names names, DatabaseMetaData meta, @Nullable Columns columns) throws SQLException {
     super(names, Identifiers.quotedWith("`", meta), columns, column -> null);
   }
 
