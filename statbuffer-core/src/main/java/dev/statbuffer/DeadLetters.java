@@ -81,7 +81,14 @@ public final class DeadLetters {
    * @param <K> the key type
    */
   public record DeadLetter<K>(String id, Map<K, Long> counts, String reason, Instant droppedAt) {
-    /** Copies the counts. */
+    /**
+     * Copies the counts.
+     *
+     * @param id the batch id, not null
+     * @param counts the counts, copied
+     * @param reason the reason, not null
+     * @param droppedAt when, not null
+     */
     public DeadLetter {
       requireNonNull(id, "id");
       counts = Collections.unmodifiableMap(new LinkedHashMap<>(counts));

@@ -95,6 +95,9 @@ public final class RejectedKeysException extends RuntimeException {
     /**
      * Checks the components.
      *
+     * @param id the id to drop it under, or null for one the buffer derives
+     * @param key the rejected key, not null
+     * @param cause why the store refused it, not null
      * @throws IllegalArgumentException if the id is malformed
      */
     public Rejection {
