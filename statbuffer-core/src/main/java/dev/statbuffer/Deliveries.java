@@ -40,8 +40,8 @@ import org.jspecify.annotations.Nullable;
  * meanwhile) re-sends the delivery, so it is sent once and never waits out a long backoff during
  * close.
  *
- * <p>The outcome sums and the listener calls live in {@link Outcomes}; the drain's deferral
- * while tasks wait to start reads {@link #handlersBehind}.
+ * <p>The outcome sums and the listener calls live in {@link Outcomes}; which executor tasks wait
+ * to start (for the drain's coalescing) in {@link TaskQueue}.
  *
  * <p>Thread-safe: every method may be called from any thread.
  */
@@ -50,7 +50,6 @@ final class Deliveries<K> {
 
   private final Config config;
   private final Target<K> target;
-  private final Executor executor;
   private final FlushTimeout flushTimeout;
   private final PendingKeys pending;
   /** The outcome sums and the listener. */
@@ -70,17 +69,8 @@ final class Deliveries<K> {
   /** Sequence numbers of deliveries handed over and not yet settled (FlushBatch.settledBelow). */
   private final NavigableSet<Long> unsettled = new ConcurrentSkipListSet<>();
   private final AtomicLong idSequence = new AtomicLong();
-  /**
-   * Executor tasks submitted and not started yet, each with the ticker's time it was submitted.
-   * One that has waited less than an interval means the handlers are behind, and the drain lets
-   * due windows keep counting rather than queue more (see {@link Drain}). One that has waited
-   * longer (handlers stuck, or an executor that accepted a task and will never run it) does not
-   * count and is forgotten, so such a task can never keep the drain deferring: it then hands
-   * over on time, as it would without coalescing.
-   */
-  private final ConcurrentHashMap<Object, Long> queuedTasks = new ConcurrentHashMap<>();
-  /** Run when the last queued task starts: the drain, if it deferred a hand-over. */
-  private volatile Runnable queueEmptied = () -> { };
+  /** The executor's tasks not started yet: whether the handlers are behind. */
+  private final TaskQueue tasks;
 
   /** A durable buffer's directory, or null. */
   private final @Nullable Durability<K> durable;
@@ -96,7 +86,7 @@ final class Deliveries<K> {
     this.flushTimeout = new FlushTimeout(config, pool);
     this.handoffs = new Handoffs<>(config, this::submit, () -> closing);
     this.target = target;
-    this.executor = executor;
+    this.tasks = new TaskQueue(executor, config);
     this.pending = pending;
     this.outcomes = new Outcomes(config.name, config.listener);
     this.failureLog = new FailureLog(config.name, config.ticker);
@@ -169,25 +159,9 @@ final class Deliveries<K> {
   }
 
 
-  /** Tells {@code action} each time the executor starts the last task that was queued. */
-  void whenQueueEmpties(Runnable action) {
-    this.queueEmptied = action;
-  }
-
-  /** Whether executor tasks wait to start: the handlers are behind. */
-  boolean handlersBehind() {
-    if (queuedTasks.isEmpty()) {
-      return false;
-    }
-    long now = config.ticker.read();
-    long patience = Math.max(config.intervalNanos, config.tickNanos);
-    for (Iterator<Map.Entry<Object, Long>> it = queuedTasks.entrySet().iterator(); it.hasNext(); ) {
-      if (now - it.next().getValue() < patience) {
-        return true;
-      }
-      it.remove(); // waited an interval: stuck or lost, no reason to hold windows back
-    }
-    return false;
+  /** The executor's tasks not started yet (the drain asks whether the handlers are behind). */
+  TaskQueue tasks() {
+    return tasks;
   }
 
   /** Submits deliveries to the executor, in tasks of up to maxBatchSize per-key deliveries. */
@@ -197,23 +171,10 @@ final class Deliveries<K> {
       List<Delivery<K>> part =
           deliveries.subList(start, Math.min(deliveries.size(), start + chunk));
       List<Delivery<K>> task = (part.size() == deliveries.size()) ? deliveries : List.copyOf(part);
-      Object token = new Object();
-      queuedTasks.put(token, config.ticker.read());
-      Throwable refused;
-      try {
-        executor.execute(() -> {
-          try {
-            taskStarted(token);
-          } finally {
-            deliverAll(task); // whatever the drain's wake-up did, this task's deliveries run
-          }
-        });
+      Throwable refused = tasks.execute(() -> deliverAll(task));
+      if (refused == null) {
         continue;
-      } catch (RuntimeException | Error e) {
-        refused = e;
       }
-      // Not queued after all (any throwable: a task the executor did not take never starts).
-      taskStarted(token);
       if (refused instanceof RejectedExecutionException e) {
         if (closing) {
           // A user executor shut down before us (frameworks stop pools before shutdown hooks):
@@ -247,20 +208,6 @@ final class Deliveries<K> {
   /** Submits what {@link #submitLater} queued and the scheduler has not run yet. */
   void submitQueued() {
     handoffs.submitQueued();
-  }
-
-  /**
-   * A task left the executor's queue (or never entered it). Its removal comes before the read of
-   * the drain's deferral flag, and the drain sets that flag before it reads the queue (the map's
-   * writes and reads are volatile), so when the last waiting task starts, either the drain saw it
-   * gone or this call sees the flag and asks for a drain. A task submitted meanwhile refills the
-   * queue, and its own start runs this check again.
-   */
-  private void taskStarted(Object token) {
-    queuedTasks.remove(token);
-    if (!handlersBehind()) {
-      queueEmptied.run();
-    }
   }
 
   private void deliverAll(List<Delivery<K>> deliveries) {
@@ -686,7 +633,39 @@ final class Deliveries<K> {
       }
       dropOrKeep(delivery, (last != null) ? last : timeout);
     }
+    awaitReports(own);
     DropLog.flush(); // the summary of the default onDrop's last drops, if any
+  }
+
+  /**
+   * Waits for drops that another thread decided: a call failing as the deadline passed drops its
+   * delivery itself (the state CAS went to it, so close()'s drop did nothing) and may still be in
+   * {@code onDrop}. close() returns after every {@code onDrop}, so it waits for those reports (a
+   * drop completes the delivery's future last), bounded by the shutdown timeout once more, since
+   * {@code onDrop} is the user's code.
+   */
+  private void awaitReports(@Nullable Delivery<K> own) {
+    long deadline = config.ticker.read() + config.shutdownTimeoutNanos;
+    boolean interrupted = false;
+    for (Delivery<K> delivery : inFlight) {
+      if (delivery == own || delivery.isPending()) {
+        continue; // the running handler's own delivery settles when it returns
+      }
+      long remaining = deadline - config.ticker.read();
+      if (remaining <= 0) {
+        break;
+      }
+      try {
+        delivery.done.get(remaining, TimeUnit.NANOSECONDS);
+      } catch (TimeoutException | ExecutionException e) {
+        // Reported (exceptionally: a drop), or its onDrop is still running past the bound.
+      } catch (InterruptedException e) {
+        interrupted = true;
+      }
+    }
+    if (interrupted) {
+      Thread.currentThread().interrupt();
+    }
   }
 
   /** Whether close() is being called from one of this buffer's handlers. */

@@ -50,7 +50,7 @@ import org.jspecify.annotations.Nullable;
  * tick. Extra wake-ups are harmless.
  *
  * <h2>Coalescing while the handlers are behind</h2>
- * When executor tasks are waiting to start ({@link Deliveries#handlersBehind}), handing over
+ * When executor tasks are waiting to start ({@link TaskQueue#handlersBehind}), handing over
  * more only lengthens the queue with small batches, one store transaction each. The drain then
  * leaves the due windows open instead: they keep counting, and go out together in one larger
  * batch when the handlers catch up, so a store that cannot keep up with many small commits gets
@@ -72,7 +72,7 @@ import org.jspecify.annotations.Nullable;
  *       deferral ({@code armedBound}); if the scheduler refuses it, the drain does not defer. A
  *       due window thus waits at most one more interval.</li>
  *   <li>A task that has waited an interval no longer counts as "behind" and is forgotten
- *       ({@link Deliveries#handlersBehind}): an executor that accepted a task and never ran it,
+ *       ({@link TaskQueue#handlersBehind}): an executor that accepted a task and never ran it,
  *       or one that threw from {@code execute}, cannot leave coalescing on for good.</li>
  *   <li>Under {@code maxKeys} pressure the drain never defers: relief must free room.</li>
  *   <li>The scan position a writer asked for ({@code wakeTick} below the cursor) is kept across
@@ -146,7 +146,7 @@ final class Drain<K> {
     this.tickNanos = config.tickNanos;
     this.origin = config.ticker.read();
     this.idleTicks = Math.max(1, (config.intervalNanos + tickNanos - 1) / tickNanos);
-    deliveries.whenQueueEmpties(this::handlersCaughtUp);
+    deliveries.tasks().whenEmpty(this::handlersCaughtUp);
   }
 
   /** The executor started its last queued task: a deferred hand-over can go now. */
@@ -331,7 +331,7 @@ final class Drain<K> {
    * "Coalescing"), with a wake-up armed at the deferral's bound; under the lock.
    */
   private boolean deferHandOver(long nowTick, long requested) {
-    if (pressure || !deliveries.handlersBehind()) {
+    if (pressure || !deliveries.tasks().handlersBehind()) {
       stopDeferring();
       return false;
     }
@@ -342,7 +342,7 @@ final class Drain<K> {
       return false;
     }
     deferred = true;
-    if (!deliveries.handlersBehind() || !armBound(deferredSince + idleTicks, requested)) {
+    if (!deliveries.tasks().handlersBehind() || !armBound(deferredSince + idleTicks, requested)) {
       // The last waiting task started between the two reads (perhaps before the flag was set),
       // or the scheduler refused the bound's wake-up: hand over now.
       stopDeferring();
