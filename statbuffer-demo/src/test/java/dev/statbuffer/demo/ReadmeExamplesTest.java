@@ -21,10 +21,11 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Compiles every {@code ```java} block of the repository's README.md against the real modules, so
- * the examples cannot rot (the demo module depends on every other module). Each block becomes the
- * body of a method whose parameters are the README's stand-ins: {@code repository},
- * {@code dataSource} and {@code redisClient}.
+ * Compiles every {@code ```java} block of the repository's README.md and of the JDBC and Redis
+ * sinks' READMEs against the real modules, so the examples cannot rot. Each block becomes the body
+ * of a method whose parameters are that README's stand-ins: {@code repository},
+ * {@code dataSource} and {@code redisClient} for the root README, {@code dataSource} for the JDBC
+ * README, none for the Redis README (its example makes its own client).
  */
 class ReadmeExamplesTest {
   private static final Pattern JAVA_BLOCK =
@@ -37,6 +38,7 @@ class ReadmeExamplesTest {
       "import dev.statbuffer.redis.*;",
       "import com.zaxxer.hikari.*;",
       "import io.lettuce.core.RedisClient;",
+      "import io.lettuce.core.cluster.RedisClusterClient;",
       "import java.nio.file.Path;",
       "import java.time.*;",
       "import java.util.*;",
@@ -45,28 +47,44 @@ class ReadmeExamplesTest {
       "import javax.sql.DataSource;",
       "");
 
+  /** Where the README is, from the repository root, and the parameters its blocks may use. */
+  private record Readme(String path, String parameters, int minBlocks) {}
+
+  private static final List<Readme> READMES = List.of(
+      new Readme("README.md", "Repository%d repository, DataSource dataSource,"
+          + " RedisClient redisClient", 5),
+      new Readme("statbuffer-jdbc/README.md", "DataSource dataSource", 2),
+      new Readme("statbuffer-redis/README.md", "", 2));
+
   @Test
   void readmeJavaBlocks_compile(@TempDir Path out) throws IOException {
-    String readme = Files.readString(findReadme(), StandardCharsets.UTF_8);
-    Matcher matcher = JAVA_BLOCK.matcher(readme);
+    Path root = findRoot();
     List<JavaFileObject> sources = new ArrayList<>();
     int index = 0;
-    while (matcher.find()) {
-      index++;
-      String name = "Example" + index;
-      String source = PREAMBLE
-          + "interface Repository" + index + " {\n"
-          + "  void addViews(String page, long count) throws Exception;\n"
-          + "  void addAll(String batchId, Map<String, Long> counts) throws Exception;\n"
-          + "}\n"
-          + "class " + name + " {\n"
-          + "  static void run(Repository" + index + " repository, DataSource dataSource,\n"
-          + "      RedisClient redisClient) throws Exception {\n"
-          + matcher.group(1)
-          + "  }\n}\n";
-      sources.add(new Source(name, source));
+    for (Readme readme : READMES) {
+      String text = Files.readString(root.resolve(readme.path()), StandardCharsets.UTF_8);
+      Matcher matcher = JAVA_BLOCK.matcher(text);
+      int blocks = 0;
+      while (matcher.find()) {
+        index++;
+        blocks++;
+        String name = "Example" + index;
+        String source = PREAMBLE
+            + "interface Repository" + index + " {\n"
+            + "  void addViews(String page, long count) throws Exception;\n"
+            + "  void addAll(String batchId, Map<String, Long> counts) throws Exception;\n"
+            + "}\n"
+            + "// " + readme.path() + ", java block " + blocks + "\n"
+            + "class " + name + " {\n"
+            + "  static void run(" + String.format(readme.parameters(), index)
+            + ") throws Exception {\n"
+            + matcher.group(1)
+            + "  }\n}\n";
+        sources.add(new Source(name, source));
+      }
+      assertThat(blocks).as("java blocks in " + readme.path()).isGreaterThanOrEqualTo(
+          readme.minBlocks());
     }
-    assertThat(sources).as("java blocks in README.md").hasSizeGreaterThanOrEqualTo(5);
 
     JavaCompiler compiler = ToolProvider.getSystemJavaCompiler();
     DiagnosticCollector<JavaFileObject> diagnostics = new DiagnosticCollector<>();
@@ -79,13 +97,13 @@ class ReadmeExamplesTest {
     }
   }
 
-  private static Path findReadme() {
+  private static Path findRoot() {
     Path dir = Path.of("").toAbsolutePath();
     while (dir != null && !Files.exists(dir.resolve("mvnw"))) {
       dir = dir.getParent();
     }
     assertThat(dir).as("repository root above the working directory").isNotNull();
-    return dir.resolve("README.md");
+    return dir;
   }
 
   private static final class Source extends SimpleJavaFileObject {
