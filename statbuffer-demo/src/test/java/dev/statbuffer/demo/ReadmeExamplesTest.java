@@ -2,21 +2,12 @@ package dev.statbuffer.demo;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.statbuffer.testing.ReadmeBlocks;
 import java.io.IOException;
-import java.net.URI;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
-import javax.tools.DiagnosticCollector;
-import javax.tools.JavaCompiler;
-import javax.tools.JavaFileObject;
-import javax.tools.SimpleJavaFileObject;
-import javax.tools.StandardJavaFileManager;
-import javax.tools.ToolProvider;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -28,9 +19,6 @@ import org.junit.jupiter.api.io.TempDir;
  * README, none for the Redis README (its example makes its own client).
  */
 class ReadmeExamplesTest {
-  private static final Pattern JAVA_BLOCK =
-      Pattern.compile("```java\\n(.*?)```", Pattern.DOTALL);
-
   private static final String PREAMBLE = String.join("\n",
       "package readme;",
       "import dev.statbuffer.*;",
@@ -58,65 +46,26 @@ class ReadmeExamplesTest {
 
   @Test
   void readmeJavaBlocks_compile(@TempDir Path out) throws IOException {
-    Path root = findRoot();
-    List<JavaFileObject> sources = new ArrayList<>();
-    int index = 0;
+    Map<String, String> sources = new LinkedHashMap<>();
     for (Readme readme : READMES) {
-      String text = Files.readString(root.resolve(readme.path()), StandardCharsets.UTF_8);
-      Matcher matcher = JAVA_BLOCK.matcher(text);
-      int blocks = 0;
-      while (matcher.find()) {
-        index++;
-        blocks++;
-        String name = "Example" + index;
-        String source = PREAMBLE
+      List<String> blocks = ReadmeBlocks.javaBlocks(readme.path());
+      assertThat(blocks).as("java blocks in " + readme.path())
+          .hasSizeGreaterThanOrEqualTo(readme.minBlocks());
+      for (int b = 0; b < blocks.size(); b++) {
+        int index = sources.size() + 1;
+        sources.put("Example" + index, PREAMBLE
             + "interface Repository" + index + " {\n"
             + "  void addViews(String page, long count) throws Exception;\n"
             + "  void addAll(String batchId, Map<String, Long> counts) throws Exception;\n"
             + "}\n"
-            + "// " + readme.path() + ", java block " + blocks + "\n"
-            + "class " + name + " {\n"
+            + "// " + readme.path() + ", java block " + (b + 1) + "\n"
+            + "class Example" + index + " {\n"
             + "  static void run(" + String.format(readme.parameters(), index)
             + ") throws Exception {\n"
-            + matcher.group(1)
-            + "  }\n}\n";
-        sources.add(new Source(name, source));
+            + blocks.get(b)
+            + "  }\n}\n");
       }
-      assertThat(blocks).as("java blocks in " + readme.path()).isGreaterThanOrEqualTo(
-          readme.minBlocks());
     }
-
-    JavaCompiler compiler = ToolProvider.getSystemJavaCompiler();
-    DiagnosticCollector<JavaFileObject> diagnostics = new DiagnosticCollector<>();
-    try (StandardJavaFileManager files = compiler.getStandardFileManager(diagnostics, null,
-        StandardCharsets.UTF_8)) {
-      List<String> options = List.of("-classpath", System.getProperty("java.class.path"),
-          "-d", out.toString(), "--release", "17", "-proc:none");
-      boolean ok = compiler.getTask(null, files, diagnostics, options, null, sources).call();
-      assertThat(ok).as("README examples compile:\n" + diagnostics.getDiagnostics()).isTrue();
-    }
-  }
-
-  private static Path findRoot() {
-    Path dir = Path.of("").toAbsolutePath();
-    while (dir != null && !Files.exists(dir.resolve("mvnw"))) {
-      dir = dir.getParent();
-    }
-    assertThat(dir).as("repository root above the working directory").isNotNull();
-    return dir;
-  }
-
-  private static final class Source extends SimpleJavaFileObject {
-    private final String code;
-
-    Source(String name, String code) {
-      super(URI.create("string:///readme/" + name + ".java"), Kind.SOURCE);
-      this.code = code;
-    }
-
-    @Override
-    public CharSequence getCharContent(boolean ignoreEncodingErrors) {
-      return code;
-    }
+    ReadmeBlocks.assertCompile(sources, out);
   }
 }
