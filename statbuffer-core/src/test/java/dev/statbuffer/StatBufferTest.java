@@ -373,6 +373,28 @@ class StatBufferTest {
     assertThat(TimeUnit.NANOSECONDS.toSeconds(System.nanoTime() - start)).isLessThan(10);
   }
 
+  /** A handler whose every call fails; its onDrop records the drop after sleeping. */
+  private FlushHandler<String> alwaysFailing(long onDropSleepMillis) {
+    return new FlushHandler<>() {
+      @Override
+      public void flush(String key, long count) {
+        throw new IllegalStateException("down");
+      }
+
+      @Override
+      public void onDrop(String key, long count, Exception lastError) {
+        if (onDropSleepMillis > 0) {
+          try {
+            Thread.sleep(onDropSleepMillis);
+          } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+          }
+        }
+        drops.add(new Call(key, count));
+      }
+    };
+  }
+
   /**
    * A call failing as the shutdown deadline passes drops its delivery itself, and close() must
    * not return before that drop's onDrop ran (CI caught close() returning first once).
@@ -381,22 +403,7 @@ class StatBufferTest {
   void close_dropDecidedByAFailingCall_returnsAfterItsOnDrop() {
     StatBuffer<String> buffer = StatBuffer.newBuilder().shutdownHook(false)
         .backoff(Duration.ofMillis(1)).shutdownTimeout(Duration.ofMillis(200))
-        .build(new FlushHandler<String>() {
-          @Override
-          public void flush(String key, long count) {
-            throw new IllegalStateException("down");
-          }
-
-          @Override
-          public void onDrop(String key, long count, Exception lastError) {
-            try {
-              Thread.sleep(100); // a slow report widens the window
-            } catch (InterruptedException e) {
-              Thread.currentThread().interrupt();
-            }
-            drops.add(new Call(key, count));
-          }
-        });
+        .build(alwaysFailing(100)); // a slow report widens the window
     for (int i = 0; i < 8; i++) {
       buffer.increment("k" + i, i + 1);
     }
@@ -409,17 +416,7 @@ class StatBufferTest {
   void close_handlerKeepsFailing_dropsAfterShutdownTimeout() {
     StatBuffer<String> buffer = StatBuffer.newBuilder().shutdownHook(false)
         .backoff(Duration.ofMillis(10)).shutdownTimeout(Duration.ofMillis(300))
-        .build(new FlushHandler<String>() {
-          @Override
-          public void flush(String key, long count) {
-            throw new IllegalStateException("down");
-          }
-
-          @Override
-          public void onDrop(String key, long count, Exception lastError) {
-            drops.add(new Call(key, count));
-          }
-        });
+        .build(alwaysFailing(0));
     buffer.increment("a", 4);
     buffer.increment("b", 5);
     buffer.close();
