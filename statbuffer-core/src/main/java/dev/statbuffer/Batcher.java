@@ -4,7 +4,6 @@ import static java.util.Objects.requireNonNull;
 
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.IdentityHashMap;
 import java.util.List;
 import org.jspecify.annotations.Nullable;
 
@@ -26,8 +25,8 @@ final class Batcher<K> {
   private final @Nullable Durability<K> durable;
   /** The batch being filled, or null before its first count. */
   private @Nullable HashMap<K, Long> counts;
-  /** A durable buffer's takes in the batch being filled, by key (the last take of each). */
-  private @Nullable IdentityHashMap<DurableCell<K>, Durability.Mark<K>> marks;
+  /** A durable buffer's takes in the batch being filled, by slot binding (the last of each). */
+  private @Nullable HashMap<Long, Durability.Mark<K>> marks;
   /** Cells that died, whose slots go once their last take is recorded. */
   private @Nullable List<DurableCell<K>> released;
   private long sum;
@@ -44,20 +43,22 @@ final class Batcher<K> {
   /** Adds one window's non-zero count taken from {@code cell}. */
   void add(Cell<K> cell, long count) {
     if (durable != null && cell instanceof DurableCell<K> taken) {
-      Durability.Mark<K> mark = new Durability.Mark<>(taken, taken.taken(), count);
       if (!batched) {
+        List<Durability.Mark<K>> slots = new ArrayList<>(1);
+        taken.lastTakes(slots::add);
         Delivery<K> delivery = deliveries.newKeyDelivery(cell.key, count);
-        durable.recorded(delivery, List.of(mark));
+        durable.recorded(delivery, slots);
         out.add(delivery);
         return;
       }
-      if (marks == null) {
-        marks = new IdentityHashMap<>();
-      }
-      // By cell, not key: two cells of one key (one dying, one new) may meet in a batch, and
-      // each slot needs its own entry. A cell taken twice keeps its last hAfter.
-      marks.merge(taken, mark, (earlier, later) -> new Durability.Mark<>(taken, later.hAfter(),
-          earlier.count() + later.count()));
+      HashMap<Long, Durability.Mark<K>> batch = (marks != null) ? marks : new HashMap<>();
+      marks = batch;
+      // By slot binding, not key: a contended key has several slots, and two cells of one key
+      // (one dying, one new) may meet in a batch; each slot needs its own entry. A slot taken
+      // twice keeps its last hAfter.
+      taken.lastTakes(mark -> batch.merge(mark.ref() * 0x8000L + mark.gen(), mark,
+          (earlier, later) -> new Durability.Mark<>(later.key(), later.slots(), later.offset(),
+              later.ref(), later.gen(), later.hAfter(), earlier.count() + later.count())));
     }
     add(cell.key, count);
   }

@@ -108,7 +108,8 @@ class Cell<K> {
    * Slot 0 is left empty too: it shares a line with the array's length, which every writer reads.
    */
   private static final int SPACING = 16;
-  private static final int STRIPES = stripeCount();
+  /** Stripes per contended cell (a power of two); durable cells bind as many slots at most. */
+  static final int STRIPES = stripeCount();
   private static final int STRIPE_BITS = Integer.numberOfTrailingZeros(STRIPES);
   private static final long[] RETIRED_STRIPES = new long[0];
 
@@ -372,7 +373,7 @@ class Cell<K> {
    * number their workers) over distinct stripes.
    */
   @SuppressWarnings("deprecation") // Thread.getId() is the Java 17 spelling of threadId()
-  private static int probe() {
+  static int probe() {
     return (int) ((Thread.currentThread().getId() * 0x9E3779B97F4A7C15L) >>> (64 - STRIPE_BITS));
   }
 

@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.lang.System.Logger;
 import java.lang.System.Logger.Level;
+import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
 import java.nio.file.Files;
@@ -61,8 +62,12 @@ final class Durability<K> implements AutoCloseable {
   /** What {@code StatBuffer.DurableBuilder} froze. */
   record Spec<K>(Path directory, KeyCodec<K> codec, long syncIntervalNanos, int maxKeyBytes) {}
 
-  /** A key's take in a delivery: its cell and the handed-over total after the take. */
-  record Mark<K>(DurableCell<K> cell, long hAfter, long count) {}
+  /**
+   * One slot's take in a delivery: the key, the slot (segment buffer, offset, reference and
+   * generation), the slot's handed-over total after the take, and what it took.
+   */
+  record Mark<K>(K key, ByteBuffer slots, int offset, long ref, int gen, long hAfter,
+                 long count) {}
 
   private final String name;
   private final Path directory;
@@ -83,6 +88,8 @@ final class Durability<K> implements AutoCloseable {
   private volatile boolean refusingNewKeys;
   /** The serial of the last take stored; written under the hand-over lock, read by binds. */
   private volatile long serial;
+  /** The buffer's ticker, for the refusal's back-off; set by {@link #recover}. */
+  private volatile Ticker ticker = Ticker.system();
 
   private Durability(String name, Spec<K> spec, FileChannel lockChannel, FileLock lock)
       throws IOException {
@@ -159,16 +166,30 @@ final class Durability<K> implements AutoCloseable {
    * @return the cell, or null when no slot can be had (a full disk: the key is refused)
    * @throws IllegalArgumentException if the codec fails or the key's bytes are too long
    */
-  @Nullable DurableCell<K> newCell(K key, long dueTick, Ticker ticker) {
-    byte[] bytes = encode(key);
+  @Nullable DurableCell<K> newCell(K key, long dueTick) {
+    KeySlots.Binding binding = bind(encode(key));
+    return (binding == null) ? null : new DurableCell<>(key, dueTick, this, binding);
+  }
+
+  /**
+   * Binds a stripe slot to the key bytes of a live cell's home slot, for a contended key
+   * ({@link DurableCell}). Should the home slot have been freed and bound again meanwhile, the
+   * bytes may be another key's: the cell is dead then, and the stripe is never published.
+   *
+   * @return the binding, or null when no slot can be had (the cell's home slot takes the add)
+   */
+  KeySlots.@Nullable Binding bindStripe(byte[] keyBytes) {
+    return bind(keyBytes);
+  }
+
+  private KeySlots.@Nullable Binding bind(byte[] bytes) {
     if (refusingNewKeys && ticker.read() - refuseNewKeysUntil < 0) {
       return null;
     }
     try {
       KeySlots.Binding binding = slots.bind(bytes, serial);
       refusingNewKeys = false;
-      return new DurableCell<>(key, dueTick, binding.slots(), binding.offset(), binding.gen(),
-          binding.ref());
+      return binding;
     } catch (IOException | RuntimeException e) {
       refuseNewKeysUntil = ticker.read() + TimeUnit.SECONDS.toNanos(1);
       refusingNewKeys = true;
@@ -203,6 +224,11 @@ final class Durability<K> implements AutoCloseable {
     slots.free(cell.ref);
   }
 
+  /** A stripe slot bound in vain (another writer, or the cell's retirement, came first). */
+  void unbound(long ref) {
+    slots.free(ref);
+  }
+
   /**
    * Records a delivery made under the hand-over lock, then stores each taken slot's {@code H}.
    * {@code marks} holds the take of every durable key in it (and of keys whose takes summed to
@@ -221,9 +247,9 @@ final class Durability<K> implements AutoCloseable {
     java.util.Set<K> fromSlots = new java.util.HashSet<>();
     if (marks != null) {
       for (Mark<K> mark : marks) { // one entry per slot; a key's entries sum to its count
-        entries.add(new Journal.Entry(KeySlots.keyOf(mark.cell().slots, mark.cell().offset),
-            mark.count(), mark.cell().ref, mark.cell().gen, mark.hAfter()));
-        fromSlots.add(mark.cell().key);
+        entries.add(new Journal.Entry(KeySlots.keyOf(mark.slots(), mark.offset()), mark.count(),
+            mark.ref(), mark.gen(), mark.hAfter()));
+        fromSlots.add(mark.key());
       }
     }
     for (Map.Entry<K, Long> count : delivery.counts().entrySet()) {
@@ -259,7 +285,7 @@ final class Durability<K> implements AutoCloseable {
 
   private void storeHandedOver(Collection<Mark<K>> marks, long takeSerial) {
     for (Mark<K> mark : marks) {
-      slots.storeHandedOver(mark.cell(), mark.hAfter(), takeSerial);
+      slots.storeHandedOver(mark.slots(), mark.offset(), mark.hAfter(), takeSerial);
     }
   }
 
@@ -269,7 +295,7 @@ final class Durability<K> implements AutoCloseable {
    */
   void free(DurableCell<K> cell) {
     if (!unrecorded) {
-      slots.free(cell.ref);
+      cell.forEachSlot(slots::free);
     }
   }
 
@@ -286,6 +312,7 @@ final class Durability<K> implements AutoCloseable {
    * Under the hand-over lock, before the buffer counts.
    */
   List<Delivery<K>> recover(Deliveries<K> deliveries, PendingKeys pending, int maxBatchSize) {
+    ticker = deliveries.ticker();
     List<Delivery<K>> out = new Recovery<>(directory, codec, journal, leftOver, unsettled)
         .run(deliveries, pending, maxBatchSize);
     unsettled.clear();

@@ -226,7 +226,7 @@ final class Increments<K> {
         cell = new Cell<>(key, delta, due);
       } else {
         try {
-          cell = durable.newCell(key, due, deliveries.ticker());
+          cell = durable.newCell(key, due);
         } catch (RuntimeException e) {
           cells.notOpened();
           pending.release(1);

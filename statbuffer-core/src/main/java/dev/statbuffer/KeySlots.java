@@ -177,9 +177,9 @@ final class KeySlots implements AutoCloseable {
    * (or summed to zero). A kill between the two stores leaves the older serial, so recovery takes
    * the record's {@code hAfter}, which is the same total.
    */
-  void storeHandedOver(DurableCell<?> cell, long handedOver, long serial) {
-    LONGS.setRelease(cell.slots, cell.offset + H, handedOver);
-    LONGS.setRelease(cell.slots, cell.offset + SERIAL, serial);
+  static void storeHandedOver(ByteBuffer slots, int offset, long handedOver, long serial) {
+    LONGS.setRelease(slots, offset + H, handedOver);
+    LONGS.setRelease(slots, offset + SERIAL, serial);
   }
 
   /** The key bytes of a bound slot. */
