@@ -4,6 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.IOException;
 import java.net.URI;
+import java.net.URL;
+import java.net.URLClassLoader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -77,6 +79,24 @@ public final class ReadmeBlocks {
       boolean ok = compiler.getTask(null, files, diagnostics, options, null, units).call();
       assertThat(ok).as("README examples compile:\n" + diagnostics.getDiagnostics()).isTrue();
     }
+  }
+
+  /**
+   * Compiles the given compilation units as {@link #assertCompile} does, and returns a class
+   * loader that loads the compiled classes, with the caller's test class path as its parent, so
+   * that a test can run what a document shows. Units may declare any package; each name must be
+   * the simple name of the unit's top-level type.
+   *
+   * @param sources class name to source text
+   * @param out a directory for the class files, which the loader reads
+   * @return a loader of the compiled classes; close it when done
+   * @throws IOException if the compiler's file manager fails
+   */
+  public static URLClassLoader compileAndLoad(Map<String, String> sources, Path out)
+      throws IOException {
+    assertCompile(sources, out);
+    return new URLClassLoader(new URL[] {out.toUri().toURL()},
+        ReadmeBlocks.class.getClassLoader());
   }
 
   private static final class Source extends SimpleJavaFileObject {

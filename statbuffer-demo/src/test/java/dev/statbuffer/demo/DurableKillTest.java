@@ -2,10 +2,7 @@ package dev.statbuffer.demo;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.InputStreamReader;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -106,18 +103,7 @@ class DurableKillTest {
       command.addAll(args);
       Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
       List<String> lines = new CopyOnWriteArrayList<>();
-      Thread reader = new Thread(() -> {
-        try (BufferedReader in = new BufferedReader(
-            new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
-          for (String line = in.readLine(); line != null; line = in.readLine()) {
-            lines.add(line);
-          }
-        } catch (IOException e) {
-          lines.add("(reading the output failed: " + e + ")");
-        }
-      }, "demo-output");
-      reader.setDaemon(true);
-      reader.start();
+      Thread reader = ProcessOutput.readLines(process, lines, "demo-output");
       return new Child(process, reader, lines);
     }
 

@@ -2,10 +2,7 @@ package dev.statbuffer.demo;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.InputStreamReader;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
@@ -76,17 +73,7 @@ class SignalTest {
 
   /** A started thread that adds each line of the process's stdout to {@code lines}. */
   private static Thread readLines(Process process, List<String> lines) {
-    Thread reader = new Thread(() -> {
-      try (BufferedReader in = new BufferedReader(
-          new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
-        for (String line = in.readLine(); line != null; line = in.readLine()) {
-          lines.add(line);
-        }
-      } catch (IOException e) {
-        lines.add("read failed: " + e);
-      }
-    });
-    reader.start();
-    return reader;
+    return ProcessOutput.readLines(process, lines, "demo-output");
   }
+
 }
