@@ -1,19 +1,31 @@
 #!/usr/bin/env python3
-"""Turns the JSON written by bench/run (JMH -rf json, plus the memory harness) into BENCHMARKS.md.
+"""Turns the JSON written by bench/run (JMH -rf json, plus the memory harnesses) into
+BENCHMARKS.md and the charts it shows.
 
-Usage: report.py RESULTS_DIR OUTPUT_MD [NOTES_MD]
+Usage: report.py RESULTS_DIR OUTPUT_MD [NOTES_MD] [--images DIR] [--analysis DIR]
 
 RESULTS_DIR holds increment-t<threads>-<case>.json, newkeys.json, counter.json, drain*.json,
-sustained.json, sinks-buffered.json and sinks-direct.json (JMH JSON), sink-stats.jsonl
-(SinkBenchmark's per-run statements, distinct keys and fill times),
-memory.json (MemoryFootprint), and machine.txt / command.txt (free text). Missing files are
-reported as missing rather than failing the whole report. NOTES_MD (the hand-written analysis
-of the figures) is appended as it is.
+sustained.json, sinks-buffered.json, sinks-direct.json, durable.json and recovery.json (JMH
+JSON), sink-stats.jsonl (SinkBenchmark's per-run statements, distinct keys and fill times),
+memory.json (MemoryFootprint), durable-memory.json (DurableFootprint), and machine.txt /
+command.txt (free text). A missing file or case is reported as not measured rather than failing
+the whole report.
+
+OUTPUT_MD is written whole: every figure and every sentence in it comes from RESULTS_DIR, from
+NOTES_MD (prose about how the figures are made, which must quote no measured figure), or from
+the titles of the dated analysis files in --analysis (default: docs/benchmarks beside
+OUTPUT_MD), which it links to. The charts peers.svg and sinks.svg go to --images (default:
+docs/img beside OUTPUT_MD); they are drawn from the same values the tables print (charts.py),
+and a chart whose data is missing entirely is not written. Same input, same bytes.
 """
 import json
 import os
 import statistics
 import sys
+
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import charts  # noqa: E402  (beside this file)
 
 PEERS = ["chmLongAdder", "chmMerge", "atomicLongMap", "syncHashMap"]
 ALL = ["statBuffer"] + PEERS
@@ -70,12 +82,22 @@ def fmt(value, digits=1):
     return f"{value:,.{digits}f}"
 
 
+CANONICAL_THREADS = [1, 2]
+CANONICAL_CASES = [(k, d) for k in KEYS_ORDER for d in DIST_ORDER]
+
+
+def case_order(case):
+    return (KEYS_ORDER.index(case[0]) if case[0] in KEYS_ORDER else 99,
+            DIST_ORDER.index(case[1]) if case[1] in DIST_ORDER else 99, case)
+
+
 def increment_tables(out, runs, verdicts):
-    """runs: {threads: [jmh entries]}"""
+    """runs: {threads: [jmh entries]}; every canonical case gets a row, measured or not."""
     losses = []
     headline = None
-    for threads in sorted(runs):
-        entries = runs[threads]
+    scores = {}
+    for threads in sorted(set(runs) | set(CANONICAL_THREADS)):
+        entries = runs.get(threads, [])
         table = {}
         alloc = {}
         for entry in entries:
@@ -86,8 +108,8 @@ def increment_tables(out, runs, verdicts):
             norm = entry.get("secondaryMetrics", {}).get("gc.alloc.rate.norm")
             if norm is not None:
                 alloc.setdefault(case, {})[method(entry)] = median_of(norm)[0]
-        cases = sorted(table, key=lambda c: (KEYS_ORDER.index(c[0]) if c[0] in KEYS_ORDER else 99,
-                                             DIST_ORDER.index(c[1]) if c[1] in DIST_ORDER else 99))
+        scores[threads] = {case: {m: row[m][0] for m in row} for case, row in table.items()}
+        cases = sorted(set(table) | set(CANONICAL_CASES), key=case_order)
         out.append(f"\n### Increment throughput, {threads} thread{'s' if threads != 1 else ''}\n")
         out.append("Million increments per second (median of every measured iteration), and in "
                    "brackets the ratio to the best peer in the same row (peers are the four "
@@ -101,7 +123,10 @@ def increment_tables(out, runs, verdicts):
                    + " | StatBuffer / limit |")
         out.append("|---:|---|" + "---:|" * (len(columns) + 1))
         for case in cases:
-            row = table[case]
+            row = table.get(case)
+            if not row:
+                out.append(f"| {case[0]} | {case[1]} | not measured |" + " |" * len(columns))
+                continue
             peer_scores = [row[m][0] for m in PEERS if m in row]
             best = max(peer_scores) if peer_scores else None
             cells = []
@@ -135,7 +160,11 @@ def increment_tables(out, runs, verdicts):
             out.append("| keys | distribution | " + " | ".join(LABELS[m] for m in columns) + " |")
             out.append("|---:|---|" + "---:|" * len(columns))
             for case in cases:
-                row = alloc.get(case, {})
+                if case not in alloc:
+                    out.append(f"| {case[0]} | {case[1]} | not measured |"
+                               + " |" * (len(columns) - 1))
+                    continue
+                row = alloc[case]
                 out.append(f"| {case[0]} | {case[1]} | " + " | ".join(
                     (f"{row[m]:.3f}" if m in row else "n/a") for m in columns) + " |")
             worst = max((alloc[c]["statBuffer"] for c in alloc if "statBuffer" in alloc[c]),
@@ -143,6 +172,61 @@ def increment_tables(out, runs, verdicts):
             verdicts.setdefault("alloc", []).append((threads, worst))
     verdicts["losses"] = losses
     verdicts["headline"] = headline
+    verdicts["increment"] = scores
+
+
+def ratio_text(ratio):
+    """How a ratio reads in the charts: as the tables print ratios, with an x."""
+    return f"{ratio:.2f}x"
+
+
+def peers_chart(verdicts, images, machine):
+    """docs/img/peers.svg: StatBuffer's median / each peer's median, from the medians the
+    increment tables print. Returns the file name, or None when no case was measured."""
+    scores = verdicts.get("increment", {})
+    if not any(scores.values()):
+        return remove_image(images, "peers.svg")
+    groups = []
+    for threads in sorted(scores):
+        cases = []
+        for case in sorted(set(scores[threads]) | set(CANONICAL_CASES), key=case_order):
+            label = f"{int(case[0]):,} key{'s' if case[0] != '1' else ''}, {case[1]}" \
+                if str(case[0]).isdigit() else f"{case[0]} keys, {case[1]}"
+            row = scores[threads].get(case)
+            if not row or "statBuffer" not in row:
+                cases.append((label, None))
+                continue
+            ratios = {}
+            for peer in PEERS:
+                if row.get(peer):
+                    ratio = row["statBuffer"] / row[peer]
+                    ratios[peer] = (ratio, ratio_text(ratio))
+            cases.append((label, ratios))
+        groups.append((f"{threads} thread{'s' if threads != 1 else ''}", cases))
+    svg = charts.peers_svg(groups, [(p, LABELS[p]) for p in PEERS], run_label(machine))
+    return write_image(images, "peers.svg", svg)
+
+
+def run_label(machine):
+    date = machine.get("date")
+    profile = machine.get("profile")
+    text = f"bench/run of {date}" if date else "bench/run"
+    return text + (f", {profile} profile" if profile else "")
+
+
+def remove_image(images, name):
+    """A chart this run cannot draw must not survive from an earlier run."""
+    path = os.path.join(images, name)
+    if os.path.exists(path):
+        os.remove(path)
+    return None
+
+
+def write_image(images, name, svg):
+    os.makedirs(images, exist_ok=True)
+    with open(os.path.join(images, name), "w", encoding="utf-8", newline="\n") as handle:
+        handle.write(svg)
+    return name
 
 
 def drain_table(out, entries, verdicts):
@@ -404,7 +488,7 @@ def sink_table(out, entries, stats_path, verdicts):
     for kind, store, label in SINK_STORES:
         row = runs.get((kind, store))
         if not row:
-            out.append(f"| {label} | not measured |" + " |" * 10)
+            out.append(f"| {label} | not measured |" + " |" * 9)
             continue
         recs = stats.get((kind, store), {})
         buffered = row.get("Buffered")
@@ -420,11 +504,13 @@ def sink_table(out, entries, stats_path, verdicts):
         direct_ms = increments / direct_rate * 1000.0 if direct_rate else None
         speedup = direct_ms / run_ms if direct_ms and run_ms else None
         share = statements / increments if statements is not None else None
-        sinks[(kind, store)] = {"keys_per_s": keys_per_s, "speedup": speedup, "share": share,
-                                "statements": statements}
-
         def cell(value, form):
             return form.format(value) if value is not None else "n/a"
+        sinks[(kind, store)] = {"keys_per_s": keys_per_s, "speedup": speedup, "share": share,
+                                "statements": statements,
+                                "statements_text": cell(statements, '{:,.0f}'),
+                                "speedup_text": cell(speedup, '{:,.0f}x'),
+                                "baseline_measured": direct_rate is not None}
         out.append(
             f"| {label} | {cell(flush_ms, '{:,.1f}')} | {cell(keys_per_s, '{:,.0f}')} | "
             f"{cell(statements, '{:,.0f}')} | {cell(fill_ms, '{:,.1f}')} | "
@@ -432,6 +518,33 @@ def sink_table(out, entries, stats_path, verdicts):
             f"{cell(direct_rate, '{:,.0f}')} | {cell(direct_ms, '{:,.0f}')} | "
             f"{cell(speedup, '{:,.0f}x')} | {cell(share * 100 if share is not None else None, '{:.4f} %')} |")
     verdicts["sinks"] = sinks
+    verdicts["sink_increments"] = increments
+
+
+def sinks_chart(verdicts, images, machine):
+    """docs/img/sinks.svg: per store, the writes of the sink table's workload without a buffer
+    (one per increment, as the table's share assumes) and through StatBuffer (the table's
+    statements per flush). Returns the file name, or None when no store was measured."""
+    sinks = verdicts.get("sinks")
+    if not sinks:
+        return remove_image(images, "sinks.svg")
+    increments = verdicts["sink_increments"]
+    stores = []
+    for kind, store, label in SINK_STORES:
+        row = sinks.get((kind, store))
+        if row is None:
+            stores.append((label, None, "not measured", None, "not measured", None))
+            continue
+        baseline = increments if row["baseline_measured"] else None
+        speedup = row["speedup"]
+        stores.append((label, baseline,
+                       f"{increments:,}" if baseline else
+                       "baseline not measured",
+                       row["statements"], row["statements_text"] if row["statements"] else
+                       "statements not recorded",
+                       f"time: buffered {row['speedup_text']} faster" if speedup else None))
+    svg = charts.sinks_svg(stores, increments, run_label(machine))
+    return write_image(images, "sinks.svg", svg)
 
 
 def sink_targets(out, verdicts):
@@ -466,6 +579,143 @@ def sink_targets(out, verdicts):
     out.append("\nThe baselines' times are extrapolated from shorter runs (see the sink table).\n")
 
 
+DURABLE_MEMORY_TARGET = 0.5      # issue 10: durable increments / in-memory, 2 threads, 1 000 keys
+DURABLE_MAP_TARGET = 1.0         # issue 10: durable increments / CHM<K,LongAdder>, the same case
+RECOVERY_TARGET_MS = 2000        # issue 10: recovery of 1 000 000 keys
+RECOVERY_TARGET_KEYS = 1_000_000
+DURABLE_IMPLEMENTATIONS = [
+    ("statBuffer", "StatBuffer, in memory"),
+    ("durableStatBuffer", "StatBuffer, durable"),
+    ("chmLongAdder", LABELS["chmLongAdder"]),
+]
+
+
+def durable_table(out, entries, verdicts):
+    out.append("\n### Durable buffers: increments\n")
+    if not entries:
+        out.append("Not measured (no durable.json).\n")
+        return
+    by_method = {method(e): e for e in entries}
+    first = entries[0]
+    params = first.get("params", {})
+    threads = first.get("threads", "?")
+    keys = params.get("keys", "?")
+    keys_text = f"{int(keys):,}" if str(keys).isdigit() else keys
+    out.append(f"`DurableBenchmark`, {threads} thread{'s' if threads != 1 else ''}, {keys_text} "
+               f"keys {params.get('distribution', '?')}, every key counted once before "
+               "measurement: the in-memory StatBuffer and `ConcurrentHashMap<K, LongAdder>` of "
+               "the increment tables, and the same buffer made durable (each key's count in a "
+               "64-byte slot of a memory-mapped file, forced to the disk every second), in one "
+               "JMH run. Million increments per second (median of every measured iteration), "
+               "the durable buffer's rate divided by each row's (issue 10's targets: at least "
+               f"{DURABLE_MEMORY_TARGET}x the in-memory buffer and {DURABLE_MAP_TARGET}x the "
+               "map), and bytes allocated per increment (`-prof gc`, median of iterations).\n")
+    out.append("| implementation | M increments/s | durable / this row | B/op | iterations |")
+    out.append("|---|---:|---:|---:|---:|")
+    scores = {}
+    for name, label in DURABLE_IMPLEMENTATIONS:
+        entry = by_method.get(name)
+        if entry is None:
+            out.append(f"| {label} | not measured | | | |")
+            continue
+        scores[name] = median_of(entry["primaryMetric"])
+    durable = scores.get("durableStatBuffer", (None,))[0]
+    for name, label in DURABLE_IMPLEMENTATIONS:
+        if name not in scores:
+            continue
+        score, count = scores[name]
+        ratio = durable / score if durable and score else None
+        metric = by_method[name].get("secondaryMetrics", {}).get("gc.alloc.rate.norm")
+        norm = median_of(metric)[0] if metric else None
+        out.append(f"| {label} | {fmt(score)} | {f'{ratio:.2f}' if ratio else 'n/a'} | "
+                   f"{f'{norm:.3f}' if norm is not None else 'n/a'} | {count} |")
+    memory = scores.get("statBuffer", (None,))[0]
+    chm = scores.get("chmLongAdder", (None,))[0]
+    verdicts["durable"] = {
+        "case": f"{threads} threads, {keys_text} keys {params.get('distribution', '?')}",
+        "to_memory": durable / memory if durable and memory else None,
+        "to_map": durable / chm if durable and chm else None,
+    }
+
+
+def recovery_table(out, entries, verdicts):
+    out.append("\n### Durable buffers: recovery\n")
+    entry = next((e for e in entries or [] if method(e) == "recover"), None)
+    if entry is None:
+        out.append("Not measured (no recovery.json).\n")
+        return
+    keys = int(entry.get("params", {}).get("keys", "0"))
+    ms, count = median_of(entry["primaryMetric"])
+    values = flatten(entry["primaryMetric"].get("rawData") or [])
+    out.append(f"`RecoveryBenchmark`: a child JVM counts {keys:,} keys into a durable buffer and "
+               "halts, as after a kill; each shot builds a buffer on a fresh copy of that "
+               "directory (files in the page cache) and is timed until `build` returns, ready "
+               "to count (the recovered counts are delivered afterwards, untimed). Single shots; "
+               "median, fastest and slowest.\n")
+    out.append("| keys left by the killed process | ms per recovery (median) | fastest ms | "
+               "slowest ms | shots |")
+    out.append("|---:|---:|---:|---:|---:|")
+    out.append(f"| {keys:,} | {fmt(ms)} | {fmt(min(values)) if values else 'n/a'} | "
+               f"{fmt(max(values)) if values else 'n/a'} | {count} |")
+    verdicts["recovery"] = (ms, keys)
+
+
+def durable_memory_table(out, memory, verdicts):
+    out.append("\n### Durable buffers: memory per key\n")
+    if not memory:
+        out.append("Not measured (no durable-memory.json).\n")
+        return
+    per_key = memory["bytesPerKey"]
+    out.append(f"`DurableFootprint`, {memory['keys']:,} keys, each holding a count of 1 000, "
+               "measured as the retained-memory table above (key objects excluded, used heap "
+               f"after `System.gc()`, median of {memory['repeats']} interleaved repeats). A "
+               "durable buffer also has its key files: their size per key, which includes the "
+               "free slots of the last file (files grow by doubling). The files are mapped, "
+               "not heap: their pages live in the kernel's page cache.\n")
+    out.append("| | bytes/key (median) | samples |")
+    out.append("|---|---:|---|")
+    for name, label in (("statBuffer", "in-memory StatBuffer, heap"),
+                        ("durableHeap", "durable StatBuffer, heap"),
+                        ("durableFile", "durable StatBuffer, key files"),
+                        ("durableTotal", "durable StatBuffer, heap + key files")):
+        value = per_key.get(name)
+        if value is None:
+            out.append(f"| {label} | not measured | |")
+            continue
+        samples = ", ".join(f"{v:.1f}" for v in value["samples"])
+        out.append(f"| {label} | {value['median']:.1f} | {samples} |")
+    if "durableSlot" in per_key:
+        out.append(f"\nA key's slot is {per_key['durableSlot']} bytes; the journal held "
+                   f"{memory.get('durableJournalBytes', 0):,} bytes (nothing was handed over).")
+
+
+def issue10_targets(out, verdicts):
+    out.append("\n## Targets of issue 10 (durable buffers)\n")
+    out.append("| target | measured | verdict |")
+    out.append("|---|---|---|")
+    durable = verdicts.get("durable", {})
+    case = durable.get("case", "2 threads, 1,000 keys uniform")
+
+    def row(target, value, form, ok):
+        if value is None:
+            out.append(f"| {target} | not measured | - |")
+        else:
+            out.append(f"| {target} | {form.format(value)} | {'met' if ok(value) else 'MISSED'} |")
+    row(f"durable increments, {case}: >= {DURABLE_MEMORY_TARGET}x the in-memory buffer",
+        durable.get("to_memory"), "{:.2f}x", lambda v: v >= DURABLE_MEMORY_TARGET)
+    row(f"durable increments, {case}: >= {DURABLE_MAP_TARGET}x CHM<K,LongAdder>",
+        durable.get("to_map"), "{:.2f}x", lambda v: v >= DURABLE_MAP_TARGET)
+    recovery = verdicts.get("recovery")
+    target = f"recovery of {RECOVERY_TARGET_KEYS:,} keys < {RECOVERY_TARGET_MS:,} ms"
+    if recovery is None:
+        out.append(f"| {target} | not measured | - |")
+    elif recovery[1] != RECOVERY_TARGET_KEYS:
+        out.append(f"| {target} | {fmt(recovery[0])} ms for {recovery[1]:,} keys | - (other "
+                   "key count) |")
+    else:
+        row(target, recovery[0], "{:,.1f} ms", lambda v: v < RECOVERY_TARGET_MS)
+
+
 def targets(out, verdicts):
     out.append("\n## Targets of issue 3\n")
     out.append("| target | measured | verdict |")
@@ -479,8 +729,14 @@ def targets(out, verdicts):
     losses = verdicts.get("losses", [])
     if "headline" in verdicts:
         text = ", ".join(f"t={t} keys={c[0]} {c[1]}: {r:.2f}x" for t, c, r in losses) or "none"
+        scores = verdicts.get("increment", {})
+        missing = sum(1 for t in CANONICAL_THREADS for c in CANONICAL_CASES
+                      if "statBuffer" not in scores.get(t, {}).get(c, {}))
+        total = len(CANONICAL_THREADS) * len(CANONICAL_CASES)
+        verdict = "MISSED" if losses else "met" if not missing else \
+            f"- ({missing} of {total} cases not measured)"
         out.append(f"| no increment case below {FLOOR}x of the best peer | cases below: {text} | "
-                   f"{'met' if not losses else 'MISSED'} |")
+                   f"{verdict} |")
     allocs = verdicts.get("alloc", [])
     if allocs:
         worst = max((w for _, w in allocs if w is not None), default=None)
@@ -545,8 +801,119 @@ def issue9_targets(out, verdicts):
             "keys", ratio, "{:.2f}x", lambda v: v >= SUSTAINED_TARGET)
 
 
+def parse_machine(text):
+    """machine.txt's "name: value" lines as a dict."""
+    machine = {}
+    for line in text.splitlines():
+        if ":" in line:
+            name, value = line.split(":", 1)
+            machine[name.strip()] = value.strip()
+    return machine
+
+
+def first_number(text):
+    try:
+        return float((text or "").split()[0])
+    except (IndexError, ValueError):
+        return None
+
+
+def target_verdicts(lines):
+    """(target, verdict) of every row of the targets tables in `lines`."""
+    rows = []
+    for line in lines:
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) == 3 and cells[2] in ("met", "MISSED") or \
+                len(cells) == 3 and cells[1] == "not measured":
+            rows.append((cells[0], cells[2]))
+    return rows
+
+
+def reading(out, verdicts, machine, target_rows):
+    """'Reading these figures': sentences computed from this run's figures only."""
+    out.append("\n## Reading these figures\n")
+    out.append("Written from this run's figures by `statbuffer-bench/report.py`.\n")
+    load = first_number(machine.get("load"))
+    cores = first_number(machine.get("cores"))
+    if load is not None and cores:
+        if load > cores / 2:
+            out.append(f"- The run began at a 1-minute load average of {machine['load'].split()[0]} "
+                       f"on {cores:.0f} cores: other work shared the machine, so the throughput "
+                       "figures may be lower and noisier than on a quiet machine. Allocation "
+                       "and retained memory do not depend on load.")
+        else:
+            out.append(f"- The run began at a 1-minute load average of {machine['load'].split()[0]} "
+                       f"on {cores:.0f} cores: the machine was quiet when it began.")
+    profile = machine.get("profile")
+    if profile == "quick":
+        out.append("- Quick profile: one fork and a few short iterations per case (see the "
+                   "command above), enough for a median, not for fine comparisons; "
+                   "`bench/run --full` runs the benchmarks' own settings.")
+    elif profile == "full":
+        out.append("- Full profile: the benchmarks' own forks and iterations.")
+    scores = verdicts.get("increment", {})
+    same = []
+    for threads in sorted(scores):
+        uniform = scores[threads].get(("1", "uniform"), {})
+        zipf = scores[threads].get(("1", "zipf"), {})
+        pairs = [f"{LABELS[m]} {fmt(uniform[m])} and {fmt(zipf[m])}"
+                 for m in ("statBuffer", "chmLongAdder") if m in uniform and m in zipf]
+        if pairs:
+            same.append(f"{', '.join(pairs)} with {threads} thread{'s' if threads != 1 else ''}")
+    if same:
+        out.append("- With one key, `uniform` and `zipf` are the same workload, so their two rows "
+                   "differ by noise alone. Here they read (million increments/s, uniform and "
+                   f"zipf): {'; '.join(same)}. A difference between implementations smaller "
+                   "than that is not shown by this run.")
+    measured = [(t, v) for t, v in target_rows if v in ("met", "MISSED")]
+    missed = [t for t, v in measured if v == "MISSED"]
+    unmeasured = len(target_rows) - len(measured)
+    if target_rows:
+        text = (f"- Targets: {len(measured) - len(missed)} of the {len(measured)} measured were "
+                "met" + (f"; missed: {'; '.join(missed)}" if missed else "")
+                + (f". Not measured: {unmeasured} (see the targets tables)." if unmeasured
+                   else "."))
+        out.append(text)
+
+
+def analysis_links(out, analysis_dir, output_dir):
+    out.append("\n## Analysis and measurements by hand\n")
+    files = sorted(f for f in os.listdir(analysis_dir) if f.endswith(".md")) \
+        if os.path.isdir(analysis_dir) else []
+    if not files:
+        out.append("None yet.")
+        return
+    out.append("What the figures above mean for the code, what was changed because of them, and "
+               "measurements made by hand during development (before and after comparisons, "
+               "fleets of writers, recovery), each with its command, are kept in dated files. "
+               "Those are not regenerated: their figures are from the dates they give, not from "
+               "the run above.\n")
+    for name in files:
+        path = os.path.join(analysis_dir, name)
+        with open(path, encoding="utf-8") as handle:
+            title = next((line[2:].strip() for line in handle if line.startswith("# ")), name)
+        link = os.path.relpath(path, output_dir).replace(os.sep, "/")
+        out.append(f"- [{title}]({link})")
+
+
 def main():
-    results, output = sys.argv[1], sys.argv[2]
+    args = sys.argv[1:]
+    options = {}
+    positional = []
+    while args:
+        arg = args.pop(0)
+        if arg in ("--images", "--analysis"):
+            options[arg] = args.pop(0)
+        else:
+            positional.append(arg)
+    if len(positional) not in (2, 3):
+        sys.exit("usage: report.py RESULTS_DIR OUTPUT_MD [NOTES_MD] [--images DIR] "
+                 "[--analysis DIR]")
+    results, output = positional[0], positional[1]
+    notes = positional[2] if len(positional) > 2 else ""
+    output_dir = os.path.dirname(os.path.abspath(output))
+    images = options.get("--images", os.path.join(output_dir, "docs", "img"))
+    analysis_dir = options.get("--analysis", os.path.join(output_dir, "docs", "benchmarks"))
     out = []
     verdicts = {}
 
@@ -554,9 +921,17 @@ def main():
         path = os.path.join(results, name)
         return open(path, encoding="utf-8").read().strip() if os.path.exists(path) else "(missing)"
 
+    def image(name, alt):
+        link = os.path.relpath(os.path.join(images, name), output_dir).replace(os.sep, "/")
+        out.append(f"\n![{alt}]({link})")
+
+    machine = parse_machine(text("machine.txt"))
     out.append("# StatBuffer benchmarks\n")
-    out.append("Written by `bench/run` from JMH's JSON output; do not edit by hand. Every peer is "
-               "measured in the same run, on the same machine, with the same keys and threads.\n")
+    out.append("Generated whole by `bench/run` (with `statbuffer-bench/report.py`) from JMH's JSON "
+               "output: do not edit by hand; every figure, chart and sentence here is rewritten by "
+               "the next run. Every peer is measured in the same run, on the same machine, with "
+               "the same keys and threads. Analysis and measurements made by hand are in dated "
+               "files, linked at the end.\n")
     out.append("## Machine\n")
     out.append("```\n" + text("machine.txt") + "\n```\n")
     out.append("## Command\n")
@@ -571,6 +946,14 @@ def main():
         increment_tables(out, runs, verdicts)
     else:
         out.append("Increment benchmarks: not measured.\n")
+    out.append("\n### StatBuffer against each peer\n")
+    if peers_chart(verdicts, images, machine):
+        out.append("The medians of the increment tables above, as StatBuffer's divided by each "
+                   "peer's (log scale).")
+        image("peers.svg", "StatBuffer's increments per second divided by each peer's, per "
+              "case: threads, keys and key distribution")
+    else:
+        out.append("Not measured (no increment JSON).")
     memory_table(out, load(os.path.join(results, "memory.json")), verdicts)
     drain = (load(os.path.join(results, "drain.json")) or []) + \
         (load(os.path.join(results, "drain-perkey.json")) or [])
@@ -581,13 +964,27 @@ def main():
     sinks = (load(os.path.join(results, "sinks-buffered.json")) or []) + \
         (load(os.path.join(results, "sinks-direct.json")) or [])
     sink_table(out, sinks, os.path.join(results, "sink-stats.jsonl"), verdicts)
+    if sinks_chart(verdicts, images, machine):
+        out.append("\nThe sink table's statements per flush, against one write per increment "
+                   "without a buffer (log scale).")
+        image("sinks.svg", "Store writes for the sink workload, one per increment against "
+              "buffered, per store")
+    durable_table(out, load(os.path.join(results, "durable.json")) or [], verdicts)
+    recovery_table(out, load(os.path.join(results, "recovery.json")) or [], verdicts)
+    durable_memory_table(out, load(os.path.join(results, "durable-memory.json")), verdicts)
+    first_target = len(out)
     targets(out, verdicts)
     sink_targets(out, verdicts)
     issue9_targets(out, verdicts)
-    notes = sys.argv[3] if len(sys.argv) > 3 else ""
+    issue10_targets(out, verdicts)
+    reading(out, verdicts, machine, target_verdicts(out[first_target:]))
     if notes and os.path.exists(notes):
-        out.append("\n" + open(notes, encoding="utf-8").read().strip())
-    with open(output, "w", encoding="utf-8") as handle:
+        prose = open(notes, encoding="utf-8").read().strip()
+        if prose.startswith("<!--"):  # a note to whoever edits the file, not to readers
+            prose = prose[prose.index("-->") + 3:].strip()
+        out.append("\n" + prose)
+    analysis_links(out, analysis_dir, output_dir)
+    with open(output, "w", encoding="utf-8", newline="\n") as handle:
         handle.write("\n".join(out) + "\n")
 
 
