@@ -26,11 +26,15 @@ public interface BatchFlushHandler<K> {
   void flush(FlushBatch<K> batch) throws Exception;
 
   /**
-   * Called once for a batch the buffer gives up on: after {@code maxAttempts} failed calls, or when
-   * {@link StatBuffer#close()} runs out of its shutdown timeout. The default reports the batch id,
-   * its sum, its first keys with their counts and the reason at {@code ERROR} through
-   * {@link System.Logger}: the first drop with its stack trace, later ones summed into at most one
-   * line every few seconds, and, while the JVM shuts down (when the logging backend may be gone),
+   * Called once for a batch the buffer gives up on: after {@code maxAttempts} failed calls; when its
+   * next retry would run past {@link #idempotencyHorizon()} (with a
+   * {@link RetryHorizonException}); for each key {@link #flush} rejected for good (a
+   * {@link RejectedKeysException}: a batch of that key alone, under an id of its own, with the
+   * cause given for it); or when {@link StatBuffer#close()} runs out of its shutdown timeout. The
+   * default reports the batch id, its sum, its first keys with their counts and the reason at
+   * {@code ERROR} through {@link System.Logger}: the first drop with its stack trace, later ones
+   * summed into at most one line every few seconds, and, while the JVM shuts down (when the logging
+   * backend may be gone),
    * on standard error as well. What this method throws is logged and ignored.
    *
    * @param batch the undelivered batch

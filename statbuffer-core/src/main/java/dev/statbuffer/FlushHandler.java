@@ -28,8 +28,10 @@ public interface FlushHandler<K> {
   void flush(K key, long count) throws Exception;
 
   /**
-   * Called once for a count the buffer gives up on: after {@code maxAttempts} failed calls, or when
-   * {@link StatBuffer#close()} runs out of its shutdown timeout. The default reports the key, the
+   * Called once for a count the buffer gives up on: after {@code maxAttempts} failed calls; when
+   * {@link #flush} rejected its key for good (a {@link RejectedKeysException}; {@code lastError}
+   * is then the cause it gave for the key); or when {@link StatBuffer#close()} runs out of its
+   * shutdown timeout. The default reports the key, the
    * count and the reason at {@code ERROR} through {@link System.Logger}: the first drop with its
    * stack trace, later ones summed into at most one line every few seconds, and, while the JVM
    * shuts down (when the logging backend may be gone), on standard error as well. What this method

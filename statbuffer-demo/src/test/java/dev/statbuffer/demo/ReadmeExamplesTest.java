@@ -24,6 +24,7 @@ class ReadmeExamplesTest {
       "import dev.statbuffer.*;",
       "import dev.statbuffer.jdbc.*;",
       "import dev.statbuffer.redis.*;",
+      "import dev.statbuffer.testing.ManualClock;",
       "import com.zaxxer.hikari.*;",
       "import io.lettuce.core.RedisClient;",
       "import io.lettuce.core.cluster.RedisClusterClient;",
