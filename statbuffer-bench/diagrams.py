@@ -232,8 +232,8 @@ def exactly_once():
         "again, so the count is applied once.")
     d.text(16, 26, "Exactly once: a lost acknowledgement, a retry, a ledger hit", size=16,
            weight="600")
-    d.text(16, 44, "JdbcSink with exactlyOnce on (the default); statements as sent to MariaDB, "
-           "MySQL, H2 and SQLite.", size=12, colour=MUTED)
+    d.text(16, 44, "JdbcSink, exactlyOnce on (the default); as sent to MariaDB, MySQL, SQLite "
+           "(H2 first locks a row).", size=12, colour=MUTED)
     cols = {"buffer": 100, "sink": 360, "db": 640}
     heads = {"buffer": ("StatBuffer", "deliveries, retries"),
              "sink": ("JdbcSink.flush(batch)", "the handler"),

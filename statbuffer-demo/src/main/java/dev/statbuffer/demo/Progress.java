@@ -104,7 +104,7 @@ final class Progress {
     BufferStats stats = buffer.stats();
     DemoStore.Counters counters = store.counters();
     return String.format(Locale.ROOT,
-        "%5.1fs  %,13.0f increments/s  total %,d  pending %,d keys  batches %,d  rows %,d"
+        "%5.1fs  %,13.0f increments/s  total %,d  pending %,d windows  batches %,d  rows %,d"
             + "  %s %,d",
         elapsed, rate, accepted, stats.pendingKeys(), counters.batches(), counters.rows(),
         store.writeUnit(), counters.writes());
