@@ -270,11 +270,13 @@ public final class StatBuffer<K> implements AutoCloseable {
   }
 
   /**
-   * Hands {@code key}'s open window to the handler now, without waiting for its interval.
+   * Hands {@code key}'s open window to the handler now, without waiting for its interval, and
+   * re-sends the key's earlier counts that await a retry without waiting out their backoff.
    *
    * @param key the key, not null
-   * @return a future that completes when the count is delivered (at once when the key has no
-   *     open window or its sum is zero), or completes exceptionally when it is dropped
+   * @return a future that completes when those counts are delivered (at once when the key has
+   *     no open window and nothing on its way, or its sum is zero), or completes exceptionally
+   *     when one of them is dropped
    * @throws NullPointerException if {@code key} is null
    */
   public CompletableFuture<Void> flush(K key) {
@@ -283,7 +285,7 @@ public final class StatBuffer<K> implements AutoCloseable {
   }
 
   /**
-   * Hands every open window to the handler now.
+   * Hands every open window to the handler now. Counts that await a retry keep their backoff.
    *
    * @return a future that completes when those counts, and every earlier count still awaiting
    *     delivery or retry, are delivered; it completes exceptionally if any of them is dropped
