@@ -45,8 +45,9 @@ import java.util.zip.CRC32C;
  * full of zeros when made, so a full disk shows up as an {@link IOException} here (new keys are
  * refused) and never as a fault on a mapped page later.
  *
- * <p>Thread-safe: binding and freeing are serialized on this object; the words of a bound slot
- * are accessed atomically through {@link #LONGS} by its cell.
+ * <p>Thread-safe: binding is serialized on this object; freeing takes no lock (a freed slot
+ * reaches the binders through a concurrent queue); the words of a bound slot are accessed
+ * atomically through {@link #LONGS} by its cell.
  */
 final class KeySlots implements AutoCloseable {
   /** Atomic access to the aligned longs of a direct buffer (the slots' A and H). */
@@ -91,6 +92,13 @@ final class KeySlots implements AutoCloseable {
   private volatile Segment[] mapped = new Segment[0];
   private long[] free = new long[64];
   private int freeCount;
+  /**
+   * Slots freed since the last bind, which moves them to {@link #free}. {@link #free(long)} runs
+   * under the buffer's hand-over lock and must not wait for this object's monitor, which a bind
+   * may hold for as long as it writes a new segment full of zeros.
+   */
+  private final java.util.concurrent.ConcurrentLinkedQueue<Long> freed =
+      new java.util.concurrent.ConcurrentLinkedQueue<>();
   /** Slots never bound in the last segment start here. */
   private int nextInLast;
 
@@ -132,6 +140,12 @@ final class KeySlots implements AutoCloseable {
    * @throws IOException when a new segment cannot be made (a full disk)
    */
   synchronized Binding bind(byte[] key, long serial) throws IOException {
+    for (Long ref = freed.poll(); ref != null; ref = freed.poll()) {
+      if (freeCount == free.length) {
+        free = java.util.Arrays.copyOf(free, freeCount * 2);
+      }
+      free[freeCount++] = ref;
+    }
     long ref;
     if (freeCount > 0) {
       ref = free[--freeCount];
@@ -157,8 +171,12 @@ final class KeySlots implements AutoCloseable {
     return new Binding(buffer, offset, gen, ref);
   }
 
-  /** Frees a slot whose cell is dead and whose last hand-over is recorded (or was never used). */
-  synchronized void free(long ref) {
+  /**
+   * Frees a slot whose cell is dead and whose last hand-over is recorded (or was never used).
+   * Takes no lock: the slot's words are its own until the queue hands it to a bind, and the queue
+   * orders these stores before that bind's.
+   */
+  void free(long ref) {
     Segment segment = mapped[(int) (ref >>> 32)];
     int offset = HEADER + (int) ref * slotSize;
     long a = (long) LONGS.getVolatile(segment.buffer(), offset + A);
@@ -166,10 +184,7 @@ final class KeySlots implements AutoCloseable {
       LONGS.setVolatile(segment.buffer(), offset + A, a | RETIRED); // a cell never published
     }
     INTS.setRelease(segment.buffer(), offset + LENGTH, 0);
-    if (freeCount == free.length) {
-      free = java.util.Arrays.copyOf(free, freeCount * 2);
-    }
-    free[freeCount++] = ref;
+    freed.add(ref);
   }
 
   /**
@@ -204,7 +219,7 @@ final class KeySlots implements AutoCloseable {
     for (Segment segment : segments) {
       total += (segment == segments.get(segments.size() - 1)) ? nextInLast : segment.capacity();
     }
-    return total - freeCount;
+    return total - freeCount - freed.size();
   }
 
   /**
