@@ -51,16 +51,39 @@ final class Batcher<K> {
         out.add(delivery);
         return;
       }
-      HashMap<Long, Durability.Mark<K>> batch = (marks != null) ? marks : new HashMap<>();
-      marks = batch;
-      // By slot binding, not key: a contended key has several slots, and two cells of one key
-      // (one dying, one new) may meet in a batch; each slot needs its own entry. A slot taken
-      // twice keeps its last hAfter.
-      taken.lastTakes(mark -> batch.merge(mark.ref() * 0x8000L + mark.gen(), mark,
-          (earlier, later) -> new Durability.Mark<>(later.key(), later.slots(), later.offset(),
-              later.ref(), later.gen(), later.hAfter(), earlier.count() + later.count())));
+      mark(taken);
     }
     add(cell.key, count);
+  }
+
+  /**
+   * A window of {@code cell} taken with a sum of zero: nothing to deliver, but a durable cell's
+   * slots may have taken amounts that cancel (+5 on one stripe, -5 on another), and those takes
+   * need a record like any other ({@link Durability#recordCancelled}).
+   */
+  void cancelled(Cell<K> cell) {
+    if (durable == null || !(cell instanceof DurableCell<K> taken)) {
+      return;
+    }
+    if (!batched) {
+      List<Durability.Mark<K>> slots = new ArrayList<>(2);
+      taken.lastTakes(slots::add);
+      durable.recordCancelled(slots);
+      return;
+    }
+    mark(taken);
+  }
+
+  /** Adds a durable cell's slot takes to the batch being filled, by slot binding. */
+  private void mark(DurableCell<K> taken) {
+    HashMap<Long, Durability.Mark<K>> batch = (marks != null) ? marks : new HashMap<>();
+    marks = batch;
+    // By slot binding, not key: a contended key has several slots, and two cells of one key
+    // (one dying, one new) may meet in a batch; each slot needs its own entry. A slot taken
+    // twice keeps its last hAfter.
+    taken.lastTakes(mark -> batch.merge(mark.ref() * 0x8000L + mark.gen(), mark,
+        (earlier, later) -> new Durability.Mark<>(later.key(), later.slots(), later.offset(),
+            later.ref(), later.gen(), later.hAfter(), earlier.count() + later.count())));
   }
 
   /** {@code cell} died under this hand-over; a durable cell's slot goes after its last record. */
@@ -105,7 +128,7 @@ final class Batcher<K> {
       if (batch.isEmpty()) {
         deliveries.pending().release(merged); // the merged windows summed to zero
         if (marks != null && durable != null) { // marks are made only in a durable buffer
-          durable.storeHandedOver(marks.values());
+          durable.recordCancelled(marks.values());
         }
       } else {
         Delivery<K> delivery = deliveries.newBatchDelivery(batch, sum, merged);
@@ -118,6 +141,9 @@ final class Batcher<K> {
       marks = null;
       sum = 0;
       merged = 0;
+    } else if (marks != null && durable != null) {
+      durable.recordCancelled(marks.values()); // only cancelled takes since the last batch
+      marks = null;
     }
     if (released != null && durable != null) { // only a durable buffer's cells are released
       for (DurableCell<K> cell : released) {

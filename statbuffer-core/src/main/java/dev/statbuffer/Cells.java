@@ -73,6 +73,7 @@ final class Cells<K> {
     openWindows.decrementAndGet();
     if (sum == 0) {
       pending.release(1); // a zero window is not handed over
+      batcher.cancelled(cell); // but a durable cell's slots may have taken amounts that cancel
     } else {
       batcher.add(cell, sum);
     }
@@ -94,6 +95,8 @@ final class Cells<K> {
     if (remainder != 0) {
       pending.force();
       batcher.add(cell, remainder);
+    } else {
+      batcher.cancelled(cell);
     }
     batcher.released(cell);
     return true;
@@ -111,12 +114,15 @@ final class Cells<K> {
       openWindows.decrementAndGet();
       if (sum == 0) {
         pending.release(1);
+        batcher.cancelled(cell);
       } else {
         batcher.add(cell, sum);
       }
     } else if (sum != 0) {
       pending.force();
       batcher.add(cell, sum);
+    } else {
+      batcher.cancelled(cell);
     }
     batcher.released(cell);
   }

@@ -274,13 +274,37 @@ final class Durability<K> implements AutoCloseable {
     }
   }
 
-  /** Stores {@code H} for takes that summed to zero (no delivery carries them). */
-  void storeHandedOver(Collection<Mark<K>> marks) {
-    if (!unrecorded) {
-      long next = serial + 1;
-      serial = next;
-      storeHandedOver(marks, next);
+  /**
+   * Records takes that summed to zero (a key's slots whose takes cancelled, as +5 on one stripe
+   * and -5 on another), which no delivery carries: a record, then the slots' {@code H}, then the
+   * record settled. Without the record a kill between two slots' {@code H} stores, or before a
+   * later take of one of them, would leave the other slot's {@code H} behind its take, and
+   * recovery would deliver that slot's part again. A record left unsettled by a kill is found by
+   * recovery, which takes its {@code hAfter}s and delivers nothing for it (its counts cancel).
+   */
+  void recordCancelled(Collection<Mark<K>> marks) {
+    if (unrecorded || marks.isEmpty()) {
+      return;
     }
+    List<Journal.Entry> entries = new ArrayList<>(marks.size());
+    for (Mark<K> mark : marks) {
+      entries.add(new Journal.Entry(KeySlots.keyOf(mark.slots(), mark.offset()), mark.count(),
+          mark.ref(), mark.gen(), mark.hAfter()));
+    }
+    long next = serial + 1;
+    Journal.Ref ref;
+    try {
+      ref = journal.append(storeId, next, System.currentTimeMillis(), null, -1, entries);
+    } catch (IOException | RuntimeException e) {
+      unrecorded = true;
+      LOGGER.log(Level.ERROR, "StatBuffer '" + name + "': cannot append to the journal in "
+          + directory + " (" + e.getMessage() + "); from now on, until a restart, a kill may "
+          + "deliver counts twice (never lose them)", e);
+      return;
+    }
+    serial = next;
+    storeHandedOver(marks, next);
+    journal.settle(ref);
   }
 
   private void storeHandedOver(Collection<Mark<K>> marks, long takeSerial) {

@@ -17,7 +17,8 @@ import org.jspecify.annotations.Nullable;
  * <h2>The slots' words</h2>
  * A cell counts into its home slot and, once writers contend for it, into stripe slots: more
  * slots bound to the same key bytes, one per stripe a writing thread hashes to, bound when first
- * used (so two threads on a hot key make three slots, not {@link Cell#STRIPES}). Stripes keep
+ * used (two threads on a hot key usually make three slots; a CAS lost on a stripe moves that one
+ * write to a random stripe, which may bind another, up to {@link Cell#STRIPES}). Stripes keep
  * concurrent writers off one cache line, as {@link Cell}'s heap stripes and
  * {@link java.util.concurrent.atomic.LongAdder}'s cells do; without them every add from the other
  * core pays a cache-line transfer. Each slot is self-contained, and recovery sums a key's slots:

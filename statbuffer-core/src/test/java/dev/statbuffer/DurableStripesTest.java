@@ -12,6 +12,7 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -195,6 +196,68 @@ class DurableStripesTest {
     assertThat(cell.add(1)).isEqualTo(Cell.DEAD);
     assertThat(cell.sum()).isZero();
     buffer.crashForTests();
+  }
+
+  /**
+   * Takes that cancel across a key's slots (+5 on one stripe, -5 on another) hand over nothing,
+   * yet each slot's take must be recorded: here a later take of one slot is recorded and the
+   * process dies before the other slot takes again. Recovery must then find the other slot's
+   * take in the journal; with its {@code H} left behind, it would deliver -5 again.
+   */
+  @Test
+  void takesThatCancelAcrossStripes_areRecorded_aLaterKillRecoversExactly() throws Exception {
+    DurableBufferTest.Store store = new DurableBufferTest.Store();
+    AtomicBoolean died = new AtomicBoolean();
+    StatBuffer<String> buffer = builder().buildBatched(store.life(died));
+    LongAdder accepted = new LongAdder();
+    Thread[] writers = startWriters(600, (random, untilStriped) -> {
+      for (int i = 0; untilStriped.test(i, () -> stripedKeys(buffer, "c-", 0)); i++) {
+        if (buffer.increment("c-0", 1)) {
+          accepted.add(1);
+        }
+      }
+    });
+    for (Thread writer : writers) {
+      writer.join();
+    }
+    assertThat(stripedKeys(buffer, "c-", 0)).as("c-0 has stripe slots").isPositive();
+    clock.advance(Duration.ofSeconds(1)); // all of it handed over and delivered
+
+    int plus = onThreadOfStripe(probe -> true, () -> buffer.increment("c-0", 5));
+    onThreadOfStripe(probe -> probe != plus, () -> buffer.increment("c-0", -5));
+    clock.advance(Duration.ofSeconds(1)); // a window of sum zero: two takes that cancel
+    onThreadOfStripe(probe -> probe == plus, () -> buffer.increment("c-0", 3));
+    clock.advance(Duration.ofSeconds(1)); // the +5 slot takes 3 more, recorded and delivered
+    assertThat(store.total("c-0")).isEqualTo(accepted.sum() + 3);
+    died.set(true);
+    buffer.crashForTests();
+
+    StatBuffer<String> next = builder().buildBatched(store);
+    next.close();
+    assertThat(store.total("c-0")).as("after recovery").isEqualTo(accepted.sum() + 3);
+    assertThat(dataFiles()).isEmpty();
+  }
+
+  /**
+   * Runs {@code add} on a new thread whose stripe (its probe) passes {@code wanted}, making
+   * threads until one does; returns that stripe.
+   */
+  private static int onThreadOfStripe(java.util.function.IntPredicate wanted, Runnable add)
+      throws InterruptedException {
+    int[] stripe = {-1};
+    for (int tries = 0; tries < 10_000 && stripe[0] < 0; tries++) {
+      Thread thread = new Thread(() -> {
+        int probe = Cell.probe();
+        if (wanted.test(probe)) {
+          add.run();
+          stripe[0] = probe;
+        }
+      });
+      thread.start();
+      thread.join();
+    }
+    assertThat(stripe[0]).as("a thread on a wanted stripe").isNotNegative();
+    return stripe[0];
   }
 
   /** One writer's work, with its seeded random and the loop condition {@link #untilStriped}. */
