@@ -258,16 +258,11 @@ final class Durability<K> implements AutoCloseable {
       }
     }
     long next = serial + 1;
-    try {
-      delivery.record = journal.append(storeId, next, System.currentTimeMillis(),
-          delivery.sender, delivery.sequence, entries);
-    } catch (IOException | RuntimeException e) {
-      unrecorded = true;
-      LOGGER.log(Level.ERROR, "StatBuffer '" + name + "': cannot append to the journal in "
-          + directory + " (" + e.getMessage() + "); from now on, until a restart, a kill may "
-          + "deliver counts twice (never lose them)", e);
+    Journal.Ref ref = append(next, delivery.sender, delivery.sequence, entries);
+    if (ref == null) {
       return;
     }
+    delivery.record = ref;
     serial = next;
     if (marks != null) {
       storeHandedOver(marks, next);
@@ -292,19 +287,31 @@ final class Durability<K> implements AutoCloseable {
           mark.ref(), mark.gen(), mark.hAfter()));
     }
     long next = serial + 1;
-    Journal.Ref ref;
-    try {
-      ref = journal.append(storeId, next, System.currentTimeMillis(), null, -1, entries);
-    } catch (IOException | RuntimeException e) {
-      unrecorded = true;
-      LOGGER.log(Level.ERROR, "StatBuffer '" + name + "': cannot append to the journal in "
-          + directory + " (" + e.getMessage() + "); from now on, until a restart, a kill may "
-          + "deliver counts twice (never lose them)", e);
+    Journal.Ref ref = append(next, null, -1, entries);
+    if (ref == null) {
       return;
     }
     serial = next;
     storeHandedOver(marks, next);
     journal.settle(ref);
+  }
+
+  /**
+   * Appends a record; on failure degrades the buffer for the rest of the process (see
+   * {@link #recorded}) and returns null.
+   */
+  private Journal.@Nullable Ref append(long recordSerial, @Nullable String sender, long sequence,
+      List<Journal.Entry> entries) {
+    try {
+      return journal.append(storeId, recordSerial, System.currentTimeMillis(), sender, sequence,
+          entries);
+    } catch (IOException | RuntimeException e) {
+      unrecorded = true;
+      LOGGER.log(Level.ERROR, "StatBuffer '" + name + "': cannot append to the journal in "
+          + directory + " (" + e.getMessage() + "); from now on, until a restart, a kill may "
+          + "deliver counts twice (never lose them)", e);
+      return null;
+    }
   }
 
   private void storeHandedOver(Collection<Mark<K>> marks, long takeSerial) {

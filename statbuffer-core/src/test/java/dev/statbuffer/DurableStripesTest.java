@@ -87,7 +87,8 @@ class DurableStripesTest {
     // stripe the hand-over missed, or an add that raced a hand-over without opening a window,
     // would leave counts in the slots.
     store.failing.set(false);
-    clock.advance(Duration.ofSeconds(3));
+    // Past the longest backoff a batch can have reached (maxBackoff, 30 s by default).
+    clock.advance(Duration.ofMinutes(2));
     for (int k = 0; k < KEYS; k++) {
       assertThat(store.total("hot-" + k)).as("seed " + seed + ", hot-" + k + " before the crash")
           .isEqualTo(accepted[k].sum());
